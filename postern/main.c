@@ -1,0 +1,57 @@
+/* postern: inline inspector for mail on the wire.  Entry point: dispatch to
+ * the subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "postern/commands.h"
+
+#ifndef POSTERN_VERSION
+#define POSTERN_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"Usage: postern COMMAND [OPTIONS] [ARGS]\n"
+	"\n"
+	"postern rebuilds TCP streams, reconstructs SMTP mail sessions and reports\n"
+	"each mail transaction and each connection as a JSON event.\n"
+	"\n"
+	"Commands:\n"
+	"  replay FILE...   run pcap/pcapng captures through the pipeline and print\n"
+	"                   the events (see 'postern replay --help')\n"
+	"  version          print the version\n"
+	"  help             show this help\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help       show this help\n"
+	"  -V, --version    print the version\n";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"replay", cmd_replay},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "help") || !strcmp(name, "-h") || !strcmp(name, "--help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(name, "version") || !strcmp(name, "-V") || !strcmp(name, "--version")) {
+		printf("postern %s\n", POSTERN_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "postern: unknown command '%s' (try 'postern --help')\n", name);
+	return 2;
+}

@@ -1,0 +1,571 @@
+#include "postern/pipeline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postern/event_json.h"
+
+/* How many server bytes banner detection may look at before giving up. */
+#define APP_PROBE_MAX 64
+/* Expiry runs at most once per second of packet time. */
+#define EXPIRE_INTERVAL_US 1000000u
+
+enum app_kind {
+	APP_UNKNOWN = 0, /* no payload yet, or still probing */
+	APP_SMTP,
+	APP_NONE,        /* not a protocol we parse: only counted */
+};
+
+static const char *const app_kind_names[] = {"unknown", "smtp", "none"};
+
+/* Per-flow application state, allocated on the first payload byte so that
+ * idle and payload-less flows cost only their flow-table entry. */
+struct app_flow {
+	struct pipeline *pl;
+	struct flow *flow;
+	enum app_kind kind;
+	bool probed_no_smtp;
+	uint8_t probe_len;
+	uint8_t probe[APP_PROBE_MAX];
+	struct smtp_session *smtp;
+	uint64_t tx_start_us, tx_commit_us;
+	bool tx_committed;
+	FILE *extract;
+	bool extract_failed;
+};
+
+struct pipeline {
+	struct pipeline_config cfg;
+	FILE *out;
+	struct decoder *decoder;
+	struct flow_table *flows;
+	struct pipeline_stats stats;
+	uint64_t now_us;          /* newest packet time seen */
+	uint64_t next_expire_us;
+	uint32_t extract_open;
+	bool finished;
+};
+
+void pipeline_config_default(struct pipeline_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	decoder_config_default(&cfg->decode);
+	flow_table_config_default(&cfg->flows);
+	smtp_limits_default(&cfg->smtp);
+	cfg->smtp_ports[0] = 25;
+	cfg->smtp_ports[1] = 587;
+	cfg->smtp_port_count = 2;
+	cfg->smtp_banner_detect = true;
+	cfg->max_extract_open = 256;
+}
+
+/* ---- event output ---------------------------------------------------- */
+
+static void emit(struct pipeline *pl, json_t *ev)
+{
+	if (!ev)
+		return;
+	/* jansson keeps insertion order, so the same input gives the same bytes. */
+	json_dumpf(ev, pl->out, JSON_COMPACT);
+	fputc('\n', pl->out);
+	pl->stats.events++;
+	json_decref(ev);
+}
+
+static void add_tuple(json_t *ev, const struct flow_info *fi)
+{
+	event_json_set(ev, "flow_id", json_integer((json_int_t)fi->id));
+	event_json_set(ev, "client", event_json_addr(&fi->tuple.client));
+	event_json_set(ev, "client_port", json_integer(fi->tuple.client_port));
+	event_json_set(ev, "server", event_json_addr(&fi->tuple.server));
+	event_json_set(ev, "server_port", json_integer(fi->tuple.server_port));
+	if (fi->tuple.vlan)
+		event_json_set(ev, "vlan", json_integer(fi->tuple.vlan));
+}
+
+static json_t *auth_json(const char *mech, enum smtp_auth_outcome outcome)
+{
+	if (outcome == SMTP_AUTH_NONE)
+		return NULL;
+	json_t *a = json_object();
+	event_json_set(a, "mechanism", event_json_text(mech));
+	event_json_set(a, "outcome", json_string(smtp_auth_outcome_name(outcome)));
+	return a;
+}
+
+static void emit_transaction(struct app_flow *app, const struct smtp_transaction *tx)
+{
+	struct pipeline *pl = app->pl;
+	const struct flow_info *fi = flow_get_info(app->flow);
+	json_t *ev = json_object();
+
+	event_json_set(ev, "type", json_string("smtp_transaction"));
+	add_tuple(ev, fi);
+	event_json_set(ev, "tx", json_integer(tx->index));
+	event_json_set(ev, "ts_start", event_json_time(app->tx_start_us));
+	if (app->tx_committed)
+		event_json_set(ev, "ts_commit", event_json_time(app->tx_commit_us));
+	event_json_set(ev, "ts_end", event_json_time(pl->now_us));
+	event_json_set(ev, "helo", event_json_text(tx->helo));
+	event_json_set(ev, "mail_from", event_json_text(tx->mail_from));
+	if (tx->mail_params && tx->mail_params[0])
+		event_json_set(ev, "mail_params", event_json_text(tx->mail_params));
+	if (tx->has_size_param)
+		event_json_set(ev, "size_param", json_integer((json_int_t)tx->size_param));
+	if (tx->body_param)
+		event_json_set(ev, "body_param", event_json_text(tx->body_param));
+	if (tx->smtputf8)
+		event_json_set(ev, "smtputf8", json_true());
+
+	json_t *rcpt = json_array(), *rejected = json_array();
+	for (uint32_t i = 0; i < tx->rcpt_count; i++) {
+		const struct smtp_rcpt *r = &tx->rcpt[i];
+		json_array_append_new(rcpt, event_json_text(r->address));
+		if (r->reply_code >= 400)
+			json_array_append_new(rejected, event_json_text(r->address));
+	}
+	event_json_set(ev, "rcpt_to", rcpt);
+	if (json_array_size(rejected))
+		event_json_set(ev, "rcpt_rejected", rejected);
+	else
+		json_decref(rejected);
+	if (tx->rcpt_dropped)
+		event_json_set(ev, "rcpt_dropped", json_integer(tx->rcpt_dropped));
+
+	if (tx->method) {
+		event_json_set(ev, "method", json_string(tx->method));
+		if (tx->bdat_chunks)
+			event_json_set(ev, "bdat_chunks", json_integer(tx->bdat_chunks));
+		event_json_set(ev, "message_size", json_integer((json_int_t)tx->message_bytes));
+		json_t *h = json_object();
+		event_json_set(h, "subject", event_json_text(tx->subject));
+		event_json_set(h, "from", event_json_text(tx->from));
+		event_json_set(h, "to", event_json_text(tx->to));
+		event_json_set(h, "cc", event_json_text(tx->cc));
+		event_json_set(h, "message_id", event_json_text(tx->message_id));
+		event_json_set(ev, "headers", h);
+	}
+	if (tx->reply_code) {
+		event_json_set(ev, "reply_code", json_integer(tx->reply_code));
+		event_json_set(ev, "reply_text", event_json_text(tx->reply_text));
+	}
+	event_json_set(ev, "outcome", json_string(smtp_outcome_name(tx->outcome)));
+	event_json_set(ev, "auth", auth_json(tx->auth_mechanism, tx->auth_outcome));
+	event_json_set(ev, "anomalies", event_json_flags(tx->anomalies, smtp_anomaly_name));
+	emit(pl, ev);
+}
+
+static json_t *dir_stats_json(const struct flow_dir_stats *d)
+{
+	json_t *o = json_object();
+	event_json_set(o, "packets", json_integer((json_int_t)d->packets));
+	event_json_set(o, "bytes", json_integer((json_int_t)d->bytes));
+	event_json_set(o, "delivered", json_integer((json_int_t)d->delivered));
+	event_json_set(o, "gaps", json_integer(d->gaps));
+	event_json_set(o, "gap_bytes", json_integer((json_int_t)d->gap_bytes));
+	event_json_set(o, "retransmits", json_integer(d->retransmits));
+	event_json_set(o, "out_of_order", json_integer(d->out_of_order));
+	event_json_set(o, "overlap_conflicts", json_integer(d->overlap_conflicts));
+	return o;
+}
+
+static void emit_flow(struct pipeline *pl, struct flow *f, struct app_flow *app,
+		      enum flow_end_reason why)
+{
+	const struct flow_info *fi = flow_get_info(f);
+	json_t *ev = json_object();
+	event_json_set(ev, "type", json_string("flow"));
+	add_tuple(ev, fi);
+	event_json_set(ev, "ts_start", event_json_time(fi->first_ts_us));
+	event_json_set(ev, "ts_end", event_json_time(fi->last_ts_us));
+	event_json_set(ev, "end", json_string(flow_end_reason_name(why)));
+	event_json_set(ev, "app", json_string(app_kind_names[app ? app->kind : APP_UNKNOWN]));
+	event_json_set(ev, "handshake", json_boolean(fi->handshake_seen));
+	event_json_set(ev, "to_server", dir_stats_json(&fi->dir[FLOW_DIR_TO_SERVER]));
+	event_json_set(ev, "to_client", dir_stats_json(&fi->dir[FLOW_DIR_TO_CLIENT]));
+	event_json_set(ev, "anomalies", event_json_flags(fi->anomalies, flow_anomaly_name));
+
+	if (app && app->smtp) {
+		const struct smtp_session_info *si = smtp_session_info(app->smtp);
+		json_t *s = json_object();
+		event_json_set(s, "banner", event_json_text(si->banner));
+		event_json_set(s, "helo", event_json_text(si->helo));
+		event_json_set(s, "capabilities", event_json_text(si->capabilities));
+		event_json_set(s, "auth", auth_json(si->auth_mechanism, si->auth_outcome));
+		event_json_set(s, "starttls", json_boolean(si->starttls));
+		event_json_set(s, "transactions", json_integer(si->transactions));
+		event_json_set(s, "commands", json_integer(si->commands));
+		event_json_set(s, "replies", json_integer(si->replies));
+		event_json_set(s, "anomalies", event_json_flags(si->anomalies, smtp_anomaly_name));
+		event_json_set(ev, "smtp", s);
+	}
+	emit(pl, ev);
+}
+
+/* ---- message extraction (for tests and forensics) -------------------- */
+
+static void extract_close(struct app_flow *app)
+{
+	if (!app->extract)
+		return;
+	if (fclose(app->extract) != 0 && !app->extract_failed) {
+		app->extract_failed = true;
+		app->pl->stats.extract_failed++;
+	}
+	app->extract = NULL;
+	app->pl->extract_open--;
+}
+
+static void extract_open(struct app_flow *app, const struct smtp_transaction *tx)
+{
+	struct pipeline *pl = app->pl;
+	if (!pl->cfg.extract_dir || app->extract || app->extract_failed)
+		return;
+	if (pl->extract_open >= pl->cfg.max_extract_open) {
+		app->extract_failed = true;
+		pl->stats.extract_skipped_cap++;
+		return;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%llu-%u.eml", pl->cfg.extract_dir,
+		 (unsigned long long)flow_get_info(app->flow)->id, tx->index);
+	app->extract = fopen(path, "wb");
+	if (!app->extract) {
+		app->extract_failed = true;
+		pl->stats.extract_failed++;
+		return;
+	}
+	pl->extract_open++;
+}
+
+/* ---- SMTP callbacks --------------------------------------------------- */
+
+static void on_tx_begin(void *ctx, const struct smtp_transaction *tx)
+{
+	struct app_flow *app = ctx;
+	(void)tx;
+	app->tx_start_us = app->pl->now_us;
+	app->tx_committed = false;
+	app->extract_failed = false;
+	app->pl->stats.smtp_transactions++;
+}
+
+static void on_msg_data(void *ctx, const struct smtp_transaction *tx, const uint8_t *data,
+			size_t len)
+{
+	struct app_flow *app = ctx;
+	extract_open(app, tx);
+	if (app->extract && fwrite(data, 1, len, app->extract) != len && !app->extract_failed) {
+		app->extract_failed = true;
+		app->pl->stats.extract_failed++;
+	}
+}
+
+static void on_msg_end(void *ctx, const struct smtp_transaction *tx)
+{
+	struct app_flow *app = ctx;
+	app->tx_commit_us = app->pl->now_us;
+	app->tx_committed = true;
+	app->pl->stats.smtp_messages++;
+	extract_open(app, tx); /* an empty message still gets its (empty) file */
+	extract_close(app);
+}
+
+static void on_tx_end(void *ctx, const struct smtp_transaction *tx)
+{
+	struct app_flow *app = ctx;
+	extract_close(app);
+	emit_transaction(app, tx);
+}
+
+static void on_starttls(void *ctx)
+{
+	struct app_flow *app = ctx;
+	app->pl->stats.smtp_starttls++;
+	/* Encrypted from here on: keep counting packets, stop handing bytes up. */
+	flow_stop_delivery(app->flow, FLOW_DIR_TO_SERVER);
+	flow_stop_delivery(app->flow, FLOW_DIR_TO_CLIENT);
+}
+
+static const struct smtp_callbacks smtp_cb = {
+	.tx_begin = on_tx_begin,
+	.msg_data = on_msg_data,
+	.msg_end = on_msg_end,
+	.tx_end = on_tx_end,
+	.starttls = on_starttls,
+};
+
+/* ---- application dispatch -------------------------------------------- */
+
+static bool is_smtp_port(const struct pipeline *pl, uint16_t port)
+{
+	for (unsigned i = 0; i < pl->cfg.smtp_port_count; i++)
+		if (pl->cfg.smtp_ports[i] == port)
+			return true;
+	return false;
+}
+
+static void app_give_up(struct app_flow *app)
+{
+	app->kind = APP_NONE;
+	app->pl->stats.flows_not_parsed++;
+	flow_stop_delivery(app->flow, FLOW_DIR_TO_SERVER);
+	flow_stop_delivery(app->flow, FLOW_DIR_TO_CLIENT);
+}
+
+static bool app_start_smtp(struct app_flow *app)
+{
+	app->smtp = smtp_session_new(&app->pl->cfg.smtp, &smtp_cb, app);
+	if (!app->smtp) {
+		app->pl->stats.parser_alloc_failed++;
+		app_give_up(app);
+		return false;
+	}
+	app->kind = APP_SMTP;
+	app->pl->stats.smtp_sessions++;
+	return true;
+}
+
+static struct app_flow *app_get(struct pipeline *pl, struct flow *f)
+{
+	struct app_flow *app = flow_get_app(f);
+	if (app)
+		return app;
+	app = calloc(1, sizeof *app);
+	if (!app) {
+		pl->stats.parser_alloc_failed++;
+		flow_stop_delivery(f, FLOW_DIR_TO_SERVER);
+		flow_stop_delivery(f, FLOW_DIR_TO_CLIENT);
+		return NULL;
+	}
+	app->pl = pl;
+	app->flow = f;
+	flow_set_app(f, app);
+	if (is_smtp_port(pl, flow_get_info(f)->tuple.server_port))
+		app_start_smtp(app);
+	else if (!pl->cfg.smtp_banner_detect)
+		app_give_up(app);
+	return app;
+}
+
+/* Other ports: an SMTP server speaks first with a 220 greeting, and a client
+ * waits for it.  A client that speaks first is not talking SMTP. */
+static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *data, size_t len)
+{
+	if (dir == FLOW_DIR_TO_SERVER) {
+		app_give_up(app);
+		return;
+	}
+	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
+	size_t take = len < room ? len : room;
+	memcpy(app->probe + app->probe_len, data, take);
+	app->probe_len = (uint8_t)(app->probe_len + take);
+	int verdict = smtp_detect_greeting(app->probe, app->probe_len);
+	if (verdict < 0 && app->probe_len < APP_PROBE_MAX && take == len)
+		return;
+	if (verdict <= 0) {
+		app_give_up(app);
+		return;
+	}
+	if (!app_start_smtp(app))
+		return;
+	smtp_session_feed(app->smtp, SMTP_FROM_SERVER, app->probe, app->probe_len);
+	if (take < len)
+		smtp_session_feed(app->smtp, SMTP_FROM_SERVER, data + take, len - take);
+}
+
+static void on_data(void *user, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len)
+{
+	struct app_flow *app = app_get(user, f);
+	if (!app)
+		return;
+	switch (app->kind) {
+	case APP_SMTP:
+		smtp_session_feed(app->smtp, (enum smtp_dir)dir, data, len);
+		break;
+	case APP_UNKNOWN:
+		app_probe(app, dir, data, len);
+		break;
+	case APP_NONE:
+		break;
+	}
+}
+
+static void on_gap(void *user, struct flow *f, enum flow_dir dir, uint64_t len)
+{
+	struct app_flow *app = app_get(user, f);
+	if (!app)
+		return;
+	if (app->kind == APP_SMTP)
+		smtp_session_gap(app->smtp, (enum smtp_dir)dir, len);
+	else if (app->kind == APP_UNKNOWN)
+		app_give_up(app); /* cannot recognise a protocol across a hole */
+}
+
+static void on_eof(void *user, struct flow *f, enum flow_dir dir)
+{
+	(void)user;
+	(void)f;
+	(void)dir;
+}
+
+static void on_end(void *user, struct flow *f, enum flow_end_reason why)
+{
+	struct pipeline *pl = user;
+	struct app_flow *app = flow_get_app(f);
+	if (app && app->smtp)
+		smtp_session_close(app->smtp); /* reports open transactions first */
+	emit_flow(pl, f, app, why);
+	if (app) {
+		extract_close(app);
+		smtp_session_free(app->smtp);
+		free(app);
+		flow_set_app(f, NULL);
+	}
+}
+
+static const struct reasm_callbacks reasm_cb = {
+	.data = on_data,
+	.gap = on_gap,
+	.eof = on_eof,
+	.end = on_end,
+};
+
+/* ---- pipeline --------------------------------------------------------- */
+
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, FILE *out)
+{
+	struct pipeline *pl = calloc(1, sizeof *pl);
+	if (!pl)
+		return NULL;
+	pl->cfg = *cfg;
+	pl->out = out;
+	pl->decoder = decoder_new(&cfg->decode);
+	pl->flows = flow_table_new(&cfg->flows, &reasm_cb, pl);
+	if (!pl->decoder || !pl->flows) {
+		int saved = errno;
+		pipeline_free(pl);
+		errno = saved;
+		return NULL;
+	}
+	return pl;
+}
+
+enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t *frame,
+				   size_t caplen, size_t wire_len, uint64_t ts_us)
+{
+	struct packet pkt;
+	if (ts_us < pl->now_us)
+		pl->stats.time_backwards++;
+	else
+		pl->now_us = ts_us;
+	if (pl->now_us >= pl->next_expire_us) {
+		flow_table_expire(pl->flows, pl->now_us);
+		decoder_expire(pl->decoder, pl->now_us);
+		pl->next_expire_us = pl->now_us + EXPIRE_INTERVAL_US;
+	}
+	enum decode_status st = decoder_decode(pl->decoder, link, frame, caplen, wire_len, ts_us, &pkt);
+	if (st == DECODE_TCP)
+		flow_table_process(pl->flows, &pkt, NULL);
+	return st;
+}
+
+void pipeline_capture_error(struct pipeline *pl, const char *file, uint64_t frame_no,
+			    const char *what)
+{
+	json_t *ev = json_object();
+	event_json_set(ev, "type", json_string("capture_error"));
+	event_json_set(ev, "file", event_json_text(file));
+	event_json_set(ev, "frame", json_integer((json_int_t)frame_no));
+	event_json_set(ev, "error", event_json_text(what));
+	emit(pl, ev);
+}
+
+static json_t *u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static void emit_stats(struct pipeline *pl)
+{
+	const struct decoder_stats *d = decoder_stats(pl->decoder);
+	const struct flow_table_stats *t = flow_table_stats(pl->flows);
+	const struct pipeline_stats *s = &pl->stats;
+	json_t *ev = json_object(), *o;
+
+	event_json_set(ev, "type", json_string("stats"));
+	o = json_object();
+	event_json_set(o, "frames", u64(d->frames));
+	event_json_set(o, "tcp", u64(d->tcp));
+	event_json_set(o, "not_tcp", u64(d->not_tcp));
+	event_json_set(o, "unsupported", u64(d->unsupported));
+	event_json_set(o, "truncated", u64(d->truncated));
+	event_json_set(o, "malformed", u64(d->malformed));
+	event_json_set(o, "ipv4_csum_bad", u64(d->ipv4_csum_bad));
+	event_json_set(o, "tcp_csum_bad", u64(d->tcp_csum_bad));
+	event_json_set(o, "tcp_options_bad", u64(d->tcp_options_bad));
+	event_json_set(o, "vlan_tagged", u64(d->vlan_tagged));
+	event_json_set(o, "ipv6_ext_headers", u64(d->ipv6_ext_headers));
+	event_json_set(o, "frag_fragments", u64(d->frag_fragments));
+	event_json_set(o, "frag_reassembled", u64(d->frag_reassembled));
+	event_json_set(o, "frag_timeout", u64(d->frag_timeout));
+	event_json_set(o, "frag_dropped_cap", u64(d->frag_dropped_cap));
+	event_json_set(o, "frag_overlap", u64(d->frag_overlap));
+	event_json_set(o, "frag_invalid", u64(d->frag_invalid));
+	event_json_set(ev, "decode", o);
+
+	o = json_object();
+	event_json_set(o, "created", u64(t->flows_created));
+	event_json_set(o, "ended", u64(t->flows_ended));
+	event_json_set(o, "evicted", u64(t->flows_evicted));
+	event_json_set(o, "timed_out", u64(t->flows_timed_out));
+	event_json_set(o, "midstream", u64(t->flows_midstream));
+	event_json_set(o, "packets_untracked", u64(t->packets_untracked));
+	event_json_set(o, "ooo_dropped_cap", u64(t->ooo_dropped_cap));
+	event_json_set(o, "ooo_bytes_dropped_cap", u64(t->ooo_bytes_dropped_cap));
+	event_json_set(o, "overlap_conflicts", u64(t->overlap_conflicts));
+	event_json_set(o, "retransmits", u64(t->retransmits));
+	event_json_set(o, "gaps", u64(t->gaps));
+	event_json_set(o, "gap_bytes", u64(t->gap_bytes));
+	event_json_set(o, "bad_seq", u64(t->bad_seq));
+	event_json_set(ev, "flows", o);
+
+	o = json_object();
+	event_json_set(o, "smtp_sessions", u64(s->smtp_sessions));
+	event_json_set(o, "smtp_transactions", u64(s->smtp_transactions));
+	event_json_set(o, "smtp_messages", u64(s->smtp_messages));
+	event_json_set(o, "smtp_starttls", u64(s->smtp_starttls));
+	event_json_set(o, "flows_not_parsed", u64(s->flows_not_parsed));
+	event_json_set(o, "parser_alloc_failed", u64(s->parser_alloc_failed));
+	event_json_set(o, "extract_failed", u64(s->extract_failed));
+	event_json_set(o, "extract_skipped_cap", u64(s->extract_skipped_cap));
+	event_json_set(o, "time_backwards", u64(s->time_backwards));
+	event_json_set(ev, "app", o);
+	emit(pl, ev);
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+	if (pl->finished)
+		return;
+	pl->finished = true;
+	flow_table_flush(pl->flows);
+	emit_stats(pl);
+}
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *pl)
+{
+	return &pl->stats;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	if (pl->flows)
+		flow_table_free(pl->flows); /* ends leftover flows: callbacks still work */
+	decoder_free(pl->decoder);
+	free(pl);
+}

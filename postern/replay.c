@@ -1,0 +1,237 @@
+/* postern replay: run captured packets through the same pipeline as the
+ * inline daemon and write the events as JSON lines. */
+#include "postern/commands.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "postern/cli_util.h"
+#include "postern/pipeline.h"
+
+static const char replay_usage[] =
+	"Usage: postern replay [OPTIONS] FILE...\n"
+	"\n"
+	"Replay pcap or pcapng files through postern's pipeline (decode, TCP\n"
+	"reassembly, SMTP reconstruction) and write one JSON object per line: one\n"
+	"per SMTP transaction, one per flow end and a closing \"stats\" object.\n"
+	"Files are read in the order given, as one capture: a flow may continue\n"
+	"from one file into the next.  Time comes from the packets only, so the\n"
+	"same input always gives byte-identical output.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE          write events to FILE instead of standard output\n"
+	"  -x, --extract-messages DIR write each reconstructed message to\n"
+	"                             DIR/<flow_id>-<tx>.eml (DIR must exist)\n"
+	"      --smtp-ports LIST      comma-separated ports parsed as SMTP from the\n"
+	"                             first byte (default 25,587)\n"
+	"      --no-banner-detect     do not recognise SMTP on other ports by the\n"
+	"                             server's 220 greeting\n"
+	"      --max-flows N          flows tracked at once; the least recently used\n"
+	"                             flow is ended to make room (default %u)\n"
+	"      --max-message BYTES    message bytes inspected per mail, 0 = all\n"
+	"                             (default 0); larger mails are still followed\n"
+	"      --no-midstream         ignore connections whose handshake was missed\n"
+	"      --no-checksums         do not verify IPv4/TCP checksums\n"
+	"      --stats                print a counter summary on standard error\n"
+	"  -h, --help                 show this help\n"
+	"\n"
+	"Exit status: 0 when every file was read to its end, 1 when a file was\n"
+	"truncated or damaged (the packets before the damage are processed and a\n"
+	"\"capture_error\" event says where), 2 on usage errors or unreadable files.\n";
+
+enum {
+	OPT_SMTP_PORTS = 256,
+	OPT_NO_BANNER,
+	OPT_MAX_FLOWS,
+	OPT_MAX_MESSAGE,
+	OPT_NO_MIDSTREAM,
+	OPT_NO_CHECKSUMS,
+	OPT_STATS,
+};
+
+static const struct option replay_options[] = {
+	{"output", required_argument, NULL, 'o'},
+	{"extract-messages", required_argument, NULL, 'x'},
+	{"smtp-ports", required_argument, NULL, OPT_SMTP_PORTS},
+	{"no-banner-detect", no_argument, NULL, OPT_NO_BANNER},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+	{"no-midstream", no_argument, NULL, OPT_NO_MIDSTREAM},
+	{"no-checksums", no_argument, NULL, OPT_NO_CHECKSUMS},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_ports(const char *arg, struct pipeline_config *cfg)
+{
+	char *copy = strdup(arg), *save = NULL;
+	if (!copy)
+		return -1;
+	cfg->smtp_port_count = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t port;
+		if (cli_parse_u64(tok, 1, 65535, &port) < 0) {
+			cli_error("replay: --smtp-ports: '%s' is not a port number (1-65535)", tok);
+			free(copy);
+			return -1;
+		}
+		if (cfg->smtp_port_count == PIPELINE_MAX_SMTP_PORTS) {
+			cli_error("replay: --smtp-ports: at most %d ports", PIPELINE_MAX_SMTP_PORTS);
+			free(copy);
+			return -1;
+		}
+		cfg->smtp_ports[cfg->smtp_port_count++] = (uint16_t)port;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Returns 0 when the file was read to its end, 1 when it was damaged, 2 when
+ * it could not be opened. */
+static int replay_file(struct pipeline *pl, const char *path, uint64_t *bytes)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
+							     errbuf);
+	if (!pc) {
+		cli_error("replay: %s: %s", path, errbuf);
+		pipeline_capture_error(pl, cli_basename(path), 0, errbuf);
+		return 2;
+	}
+	int link = pcap_datalink(pc);
+	struct pcap_pkthdr *hdr;
+	const u_char *data;
+	uint64_t frame_no = 0;
+	int rc, status = 0;
+	while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
+		frame_no++;
+		*bytes += hdr->caplen;
+		uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
+		pipeline_packet(pl, link, data, hdr->caplen, hdr->len, ts);
+	}
+	if (rc == PCAP_ERROR) {
+		const char *why = pcap_geterr(pc);
+		cli_error("replay: %s: after frame %llu: %s", path, (unsigned long long)frame_no, why);
+		pipeline_capture_error(pl, cli_basename(path), frame_no + 1, why);
+		status = 1;
+	}
+	pcap_close(pc);
+	return status;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct pipeline_config cfg;
+	const char *output = NULL;
+	bool print_stats = false;
+	uint64_t v;
+	int c;
+
+	pipeline_config_default(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:x:h", replay_options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'x':
+			cfg.extract_dir = optarg;
+			break;
+		case OPT_SMTP_PORTS:
+			if (parse_ports(optarg, &cfg) < 0)
+				return 2;
+			break;
+		case OPT_NO_BANNER:
+			cfg.smtp_banner_detect = false;
+			break;
+		case OPT_MAX_FLOWS:
+			if (cli_parse_u64(optarg, 1, UINT32_MAX, &v) < 0) {
+				cli_error("replay: --max-flows: '%s' is not a number from 1 to %u",
+					  optarg, UINT32_MAX);
+				return 2;
+			}
+			cfg.flows.max_flows = (uint32_t)v;
+			break;
+		case OPT_MAX_MESSAGE:
+			if (cli_parse_u64(optarg, 0, UINT64_MAX, &v) < 0) {
+				cli_error("replay: --max-message: '%s' is not a byte count", optarg);
+				return 2;
+			}
+			cfg.smtp.max_message = v;
+			break;
+		case OPT_NO_MIDSTREAM:
+			cfg.flows.allow_midstream = false;
+			break;
+		case OPT_NO_CHECKSUMS:
+			cfg.decode.verify_checksums = false;
+			break;
+		case OPT_STATS:
+			print_stats = true;
+			break;
+		case 'h':
+			printf(replay_usage, cfg.flows.max_flows);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'postern replay --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("replay: no capture file given (try 'postern replay --help')");
+		return 2;
+	}
+	if (cfg.extract_dir) {
+		struct stat st;
+		if (stat(cfg.extract_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cli_error("replay: --extract-messages: '%s' is not a directory", cfg.extract_dir);
+			return 2;
+		}
+	}
+
+	FILE *out = stdout;
+	if (output && !(out = fopen(output, "w"))) {
+		cli_error("replay: cannot write '%s': %s", output, strerror(errno));
+		return 2;
+	}
+	static char outbuf[1 << 16];
+	setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
+
+	struct pipeline *pl = pipeline_new(&cfg, out);
+	if (!pl) {
+		cli_error("replay: cannot set up the pipeline: %s", strerror(errno));
+		if (out != stdout)
+			fclose(out);
+		return 2;
+	}
+	int worst = 0;
+	uint64_t bytes = 0;
+	for (int i = optind; i < argc; i++) {
+		int rc = replay_file(pl, argv[i], &bytes);
+		if (rc > worst)
+			worst = rc;
+	}
+	pipeline_finish(pl);
+	if (print_stats) {
+		const struct pipeline_stats *s = pipeline_stats(pl);
+		fprintf(stderr,
+			"replayed %llu bytes: %llu SMTP sessions, %llu transactions, %llu messages, "
+			"%llu events\n",
+			(unsigned long long)bytes, (unsigned long long)s->smtp_sessions,
+			(unsigned long long)s->smtp_transactions,
+			(unsigned long long)s->smtp_messages, (unsigned long long)s->events);
+	}
+	pipeline_free(pl);
+	if (fflush(out) != 0 || ferror(out)) {
+		cli_error("replay: writing events failed: %s", strerror(errno));
+		worst = 2;
+	}
+	if (out != stdout)
+		fclose(out);
+	return worst;
+}
