@@ -17,6 +17,8 @@ enum decode_link {
 	DECODE_LINK_NULL = 0,       /* DLT_NULL: BSD loopback, host-order family */
 	DECODE_LINK_ETHERNET = 1,   /* DLT_EN10MB */
 	DECODE_LINK_RAW = 12,       /* DLT_RAW: IPv4 or IPv6 by version nibble */
+	DECODE_LINK_RAW_14 = 14,    /* DLT_RAW as some BSDs number it */
+	DECODE_LINK_RAW_101 = 101,  /* LINKTYPE_RAW as stored in pcap files */
 	DECODE_LINK_LOOP = 108,     /* DLT_LOOP: network-order family */
 	DECODE_LINK_LINUX_SLL = 113,
 	DECODE_LINK_IPV4 = 228,
@@ -38,7 +40,8 @@ void decoder_config_default(struct decoder_config *cfg);
 enum decode_status {
 	DECODE_TCP = 0,      /* *out holds a TCP packet */
 	DECODE_NOT_TCP,      /* valid frame, not TCP (UDP, ARP, ICMP...) */
-	DECODE_FRAGMENT_HELD,/* an IP fragment was stored; nothing to deliver yet */
+	DECODE_FRAGMENT_HELD,/* an IP fragment was taken by reassembly (stored, or
+			      * dropped at a cap: frag_dropped_cap); nothing to deliver yet */
 	DECODE_INVALID,      /* malformed or truncated: counted as an anomaly */
 	DECODE_UNSUPPORTED,  /* link type or protocol we do not parse */
 };
@@ -62,6 +65,8 @@ struct decoder_stats {
 	uint64_t frag_dropped_cap;    /* fragments dropped at a memory/count cap */
 	uint64_t frag_overlap;        /* overlapping fragments (first data wins) */
 	uint64_t frag_invalid;        /* bad offsets, oversize datagram, ... */
+	uint64_t vlan_extra;          /* VLAN tags beyond the two recorded (skipped) */
+	uint64_t tcp_payload_truncated; /* TCP delivered with PKT_TRUNCATED_PAYLOAD */
 };
 
 struct decoder;
@@ -70,9 +75,17 @@ struct decoder;
 struct decoder *decoder_new(const struct decoder_config *cfg);
 void decoder_free(struct decoder *d);
 
-/* Decode one frame.  caplen bytes are present, wire_len were on the wire.
+/* Decode one frame.  caplen bytes are present, wire_len were on the wire
+ * (a wire_len below caplen is taken as caplen).
  * On DECODE_TCP, out's pointers refer either to frame or to a buffer owned by
- * the decoder (a rebuilt datagram), valid until the next decoder_decode(). */
+ * the decoder (a rebuilt datagram, PKT_DEFRAGMENTED set, then wire_len is the
+ * rebuilt IP datagram's length), valid until the next decoder_decode().
+ * Only TCP-bearing fragments are reassembled: IPv4 fragments of other
+ * protocols, and IPv6 fragments whose next header is neither TCP nor an
+ * extension header, are DECODE_NOT_TCP at once.  On any other status than
+ * DECODE_TCP, *out holds only what was decoded before the decision (link and
+ * IP fields) and is not a TCP packet.  Every DECODE_INVALID increments
+ * exactly one of truncated, malformed, frag_invalid. */
 enum decode_status decoder_decode(struct decoder *d, int link, const uint8_t *frame,
 				  size_t caplen, size_t wire_len, uint64_t ts_us,
 				  struct packet *out);
