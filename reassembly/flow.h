@@ -117,6 +117,11 @@ struct flow_table_config {
 	uint32_t max_ooo_bytes_per_dir;  /* out-of-order bytes buffered per direction */
 	uint64_t max_ooo_bytes_total;    /* in all flows of the table */
 	bool allow_midstream;            /* track flows whose handshake we missed */
+	/* Added after the first contract: */
+	uint32_t max_ooo_segments_per_dir; /* bounds the sorted insert walk (tiny segments) */
+	uint32_t history_bytes_per_dir;  /* recently delivered bytes kept to detect conflicting
+					  * retransmissions; 0 disables; at most 65535.  Beyond
+					  * this window retransmissions are only counted. */
 };
 
 void flow_table_config_default(struct flow_table_config *cfg);
@@ -137,6 +142,8 @@ struct flow_table_stats {
 	uint64_t gaps;
 	uint64_t gap_bytes;
 	uint64_t bad_seq;
+	uint64_t bad_rst;             /* RSTs outside the window, ignored */
+	uint64_t alloc_failures;      /* flow or segment allocation failed (counted as drops) */
 };
 
 struct flow_table;
