@@ -115,6 +115,13 @@ struct smtp_session_info {
 	uint32_t transactions;      /* transactions reported so far */
 	uint32_t commands, replies;
 	uint32_t anomalies;         /* enum smtp_anomaly bits outside transactions too */
+	/* Counters of what the caps and the stream cost (added after the first draft). */
+	uint32_t lines_truncated;   /* command/reply lines longer than max_line */
+	uint32_t pending_dropped;   /* commands not queued: max_pending reached */
+	uint32_t tx_dropped;        /* transactions ended early (NO_REPLY): too many awaiting replies */
+	uint32_t auth_lines;        /* client lines consumed as AUTH data (never stored) */
+	uint64_t gap_bytes;         /* bytes reported missing, both directions */
+	uint64_t ignored_bytes;     /* bytes not parsed: encrypted, or sent before the STARTTLS reply */
 };
 
 struct smtp_callbacks {
