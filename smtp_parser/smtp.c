@@ -90,7 +90,7 @@ struct lineasm {
 	char *buf;
 	uint32_t len;
 	uint64_t total;        /* bytes of the current line, CR included */
-	bool last_cr, too_long, skipping;
+	bool last_cr, too_long, skipping, resynced;
 };
 
 struct smtp_session {
@@ -105,6 +105,7 @@ struct smtp_session {
 	uint8_t cmode, dstate;
 	bool prev_cr;
 	bool bdat_last;
+	bool lost_line;        /* a gap ate part of a command line */
 	uint64_t bdat_left;
 	struct tx_slot *cur;   /* transaction the client is building */
 
@@ -1111,6 +1112,7 @@ static size_t la_push(struct smtp_session *s, struct lineasm *la, const uint8_t 
 	if (la->skipping) {
 		/* resynchronised: the line in progress is dropped */
 		la->skipping = false;
+		la->resynced = true;
 		la->len = 0;
 		la->total = 0;
 		la->too_long = false;
@@ -1223,6 +1225,15 @@ static void client_feed(struct smtp_session *s, const uint8_t *p, size_t len)
 			break;
 		default:
 			n = la_push(s, la, p, len, &complete);
+			if (la->resynced) {
+				la->resynced = false;
+				if (s->lost_line) {
+					/* the server saw that line and answers it */
+					s->lost_line = false;
+					s->info.commands++;
+					pq_push(s, C_UNKNOWN, 0, 0, 0, NULL);
+				}
+			}
 			if (complete) {
 				size_t ll;
 				char *line = la_line(s, la, s->cur, &ll);
@@ -1429,7 +1440,10 @@ void smtp_session_gap(struct smtp_session *s, enum smtp_dir dir, uint64_t len)
 		break;
 	case CM_TLS_WAIT:
 		return;
+	case CM_AUTH:
+		break;
 	default:
+		s->lost_line = true;
 		break;
 	}
 	s->la[SMTP_FROM_CLIENT].skipping = true;
