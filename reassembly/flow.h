@@ -155,8 +155,14 @@ struct flow_table *flow_table_new(const struct flow_table_config *cfg,
 void flow_table_free(struct flow_table *t);
 
 /* Track one TCP packet: may call any callback for this and (on eviction)
- * other flows.  Returns the packet's flow, or NULL when it is not tracked;
- * *dir (may be NULL) says which way the packet went. */
+ * other flows.  Returns the packet's flow, or NULL when it is not tracked or
+ * ended during this call (FIN from both sides, valid RST: the end callback has
+ * run); *dir (may be NULL) says which way the packet went.  Callbacks must not
+ * re-enter the table (process/expire/flush/free); flow_stop_delivery() and
+ * flow_set_app() are fine.  Policies (documented in flow_table.c): both FINs
+ * end the flow at once (later strays count as packets_untracked); a bad TCP
+ * checksum is processed and marked FLOW_ANOM_BAD_CSUM; a FIN beyond a hole
+ * waits for an ACK past the hole, the peer's FIN or the flow end. */
 struct flow *flow_table_process(struct flow_table *t, const struct packet *p,
 				enum flow_dir *dir);
 
