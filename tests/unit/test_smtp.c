@@ -276,7 +276,8 @@ static struct smtp_session *run_dialog_keep(const char *const *d, const struct s
 	return s;
 }
 
-static void run_dialog(const char *const *d, const struct smtp_limits *lim, struct rec *rc)
+static __attribute__((unused)) void run_dialog(const char *const *d, const struct smtp_limits *lim,
+					      struct rec *rc)
 {
 	struct smtp_session *s = run_dialog_keep(d, lim, rc);
 	if (!s)
