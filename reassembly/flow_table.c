@@ -307,7 +307,7 @@ void flow_table_expire(struct flow_table *t, uint64_t now_us)
 		struct flow *best = NULL;
 		for (int c = 0; c < FLOW_CLASS_COUNT; c++) {
 			struct flow *h = t->lru[c].head;
-			if (h && now_us - h->touch_us >= t->timeout_us[c] &&
+			if (h && now_us >= h->touch_us && now_us - h->touch_us >= t->timeout_us[c] &&
 			    (!best || h->touch < best->touch))
 				best = h;
 		}
