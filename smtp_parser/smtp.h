@@ -7,7 +7,18 @@
  *
  * Every buffer is capped (struct smtp_limits); a cap that is hit sets an
  * anomaly bit on the transaction or session and is counted, never cuts a
- * message short silently. */
+ * message short silently.
+ *
+ * Decisions callers may rely on (details at the top of smtp.c):
+ * - DATA ends only on CRLF "." CRLF; a bare LF never ends a line in the body
+ *   (SMTP_ANOM_BARE_LF is set), so a smuggled "\n.\n" stays message content.
+ * - ABORTED is reported when the reply to RSET/HELO/EHLO/QUIT arrives (or at
+ *   close), so the record holds every earlier reply.
+ * - A pipelining client may begin transaction N+1 before N's final reply:
+ *   tx_begin(N+1) can precede tx_end(N).  Per transaction the order is always
+ *   tx_begin, msg_data*, msg_end?, tx_end.
+ * - DATA/BDAT without MAIL opens a transaction with an empty envelope
+ *   (SMTP_ANOM_OUT_OF_ORDER): a server that accepts it delivers a message. */
 #ifndef POSTERN_SMTP_PARSER_SMTP_H
 #define POSTERN_SMTP_PARSER_SMTP_H
 
