@@ -144,11 +144,6 @@ size_t defrag_memory(const struct defrag *df)
 	return df->mem;
 }
 
-size_t defrag_pending(const struct defrag *df)
-{
-	return df->count;
-}
-
 /* Drop a datagram at a cap: its fragments count as dropped. */
 static void dgram_drop_cap(struct defrag *df, struct frag_dgram *g)
 {

@@ -61,7 +61,4 @@ void defrag_expire(struct defrag *df, uint64_t now_us);
 /* Bytes held: fragment data, saved headers and bookkeeping. */
 size_t defrag_memory(const struct defrag *df);
 
-/* Datagrams under reassembly. */
-size_t defrag_pending(const struct defrag *df);
-
 #endif
