@@ -247,17 +247,16 @@ def ooo_data(out):
 @case
 def ooo_commands(out):
     segs, isn = dialog("ooo_commands", "crafted out of order commands")
-    # MAIL and RCPT pipelined in two segments that arrive in reverse order.
+    # A pipelining client sends MAIL and RCPT back to back (both acknowledge
+    # the server's bytes up to the EHLO reply); the RCPT segment reaches the
+    # tap first, then MAIL, then the two replies.
     im = by_tag(segs, "mail")
-    mail = segs.pop(im)
-    segs.insert(im + 1, mail)      # server reply to MAIL now sits before MAIL: move it too
-    reply = segs.pop(im)           # the 250 2.1.0 reply (now at im)
+    mail, reply1 = segs[im], segs[im + 1]
     ir = by_tag(segs, "rcpt")
-    # order now: RCPT(ir) ... put MAIL after RCPT, then both replies
-    segs.remove(mail)
-    ir = by_tag(segs, "rcpt")
-    segs.insert(ir + 1, mail)
-    segs.insert(ir + 2, reply)
+    rcpt, reply2 = segs[ir], segs[ir + 1]
+    rcpt.ack_off = mail.ack_off
+    reply2.ack_off = reply1.ack_off = rcpt.off + len(rcpt.data)
+    segs[im:ir + 2] = [rcpt, mail, reply1, reply2]
     write(out, "crafted_ooo_commands.pcap", frames(segs, isn))
 
 
