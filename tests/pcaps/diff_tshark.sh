@@ -18,6 +18,14 @@
 #  * one object per DATA section it saw end: the bytes after the 354 reply up to
 #    and INCLUDING the CRLF that precedes the terminating ".", without ".CRLF"
 #    (crafted_baseline: 769 DATA bytes on the wire -> 766-byte object);
+#    EXCEPT when the last line of the message is empty: then the CRLF of that
+#    empty line is dropped too (made_plain: wire "Alice CRLF CRLF CRLF . CRLF",
+#    object ends "Alice CRLF CRLF", postern's "Alice CRLF CRLF CRLF");
+#  * retransmitted segments with different bytes: tshark uses the later bytes,
+#    sometimes splicing them in (smtp_long_data_line, smtp_wireshark_2009...);
+#    postern keeps the first-seen bytes;
+#  * command lines pipelined in the same segment as DATA can end up inside the
+#    object (smtp_pipelining_postfix, smtp_mime_long_filename);
 #  * NOT dot-unstuffed: a wire line "..x" stays "..x" (made_dot_stuffing);
 #    this script therefore removes one leading "." from every line of tshark's
 #    objects before hashing, which gives the message as the server got it;
