@@ -69,6 +69,7 @@ struct rcpt_rec {
 struct tx_slot {
 	bool used, ended, aborting, dirty;
 	bool msg_started, msg_done, data_consumed, cap_hit;
+	bool hs_started;       /* the header scan ran (once per message, not per BDAT chunk) */
 	uint8_t defer;         /* outcome + 1 decided while the client was inside the message */
 	uint32_t seq;
 	struct smtp_transaction pub;
@@ -91,6 +92,7 @@ struct lineasm {
 	uint32_t len;
 	uint64_t total;        /* bytes of the current line, CR included */
 	bool last_cr, too_long, skipping, resynced;
+	bool after_gap;        /* the next line may be the tail of a torn one */
 };
 
 struct smtp_session {
@@ -105,7 +107,6 @@ struct smtp_session {
 	uint8_t cmode, dstate;
 	bool prev_cr;
 	bool bdat_last;
-	bool lost_line;        /* a gap ate part of a command line */
 	uint64_t bdat_left;
 	struct tx_slot *cur;   /* transaction the client is building */
 
@@ -463,7 +464,8 @@ static void tx_detach_abort(struct smtp_session *s, struct pending *p)
 static void msg_start(struct smtp_session *s, struct tx_slot *t)
 {
 	t->msg_started = true;
-	if (s->lim.max_header_scan && (!s->hs_active || s->hs_seq != t->seq)) {
+	if (s->lim.max_header_scan && !t->hs_started) {
+		t->hs_started = true;
 		smtp_header_scan_reset(&s->hs);
 		s->hs_active = true;
 		s->hs_seq = t->seq;
@@ -915,6 +917,7 @@ static void reply_data(struct smtp_session *s, const struct pending *p, int code
 		/* refused before any message byte: back to commands */
 		s->cmode = CM_CMD;
 		t->msg_started = false;
+		t->hs_started = false;
 		t->pub.method = NULL;
 		if (s->hs_active && s->hs_seq == t->seq)
 			s->hs_active = false;
@@ -930,6 +933,13 @@ static void reply_final(struct smtp_session *s, const struct pending *p, int cod
 	struct tx_slot *t = tx_find(s, p->tx_seq);
 	if (!t)
 		return;
+	if (code / 100 == 1 || code / 100 == 3) {
+		/* 1xx/3xx cannot end a transaction: replies and commands are out
+		 * of step (a lost reply); wait for the close rather than invent
+		 * an outcome */
+		anom(s, t, SMTP_ANOM_UNEXPECTED_REPLY);
+		return;
+	}
 	tx_set_reply(s, t, code, text);
 	tx_finish(s, t, code / 100 == 2 ? SMTP_TX_ACCEPTED : SMTP_TX_REJECTED);
 }
@@ -1168,6 +1178,26 @@ static bool is_auth_data(const char *l, size_t n)
 	return true;
 }
 
+/* The command id whose verb starts line (followed by a space or the end),
+ * C_UNKNOWN if none.  *vlen gets the verb's length. */
+static int verb_lookup(const char *line, size_t len, size_t *vlen)
+{
+	char verb[12];
+	size_t vn = 0;
+	while (vn < len && !is_sp(line[vn]) && vn < sizeof(verb) - 1) {
+		verb[vn] = up(line[vn]);
+		vn++;
+	}
+	verb[vn] = '\0';
+	*vlen = vn;
+	if (vn < len && !is_sp(line[vn]))
+		return C_UNKNOWN;
+	for (int id = 0; id < C_UNKNOWN; id++)
+		if (strcmp(cmd_table[id].verb, verb) == 0)
+			return id;
+	return C_UNKNOWN;
+}
+
 static void client_line(struct smtp_session *s, char *line, size_t len)
 {
 	if (s->cmode == CM_AUTH) {
@@ -1179,26 +1209,18 @@ static void client_line(struct smtp_session *s, char *line, size_t len)
 		}
 		s->cmode = CM_CMD; /* not base64: the client moved on */
 	}
-	char verb[12];
-	size_t vn = 0;
-	while (vn < len && !is_sp(line[vn]) && vn < sizeof(verb) - 1) {
-		verb[vn] = up(line[vn]);
-		vn++;
-	}
-	verb[vn] = '\0';
-	bool verb_end = vn == len || is_sp(line[vn]);
+	size_t vn;
+	int id = verb_lookup(line, len, &vn);
 	const char *arg = skip_sp(line + vn);
 	s->info.commands++;
-	for (int id = 0; id < C_UNKNOWN; id++) {
-		if (verb_end && strcmp(cmd_table[id].verb, verb) == 0) {
-			uint32_t a = cmd_table[id].check(s, arg);
-			if (a)
-				anom(s, s->cur, a);
-			cmd_table[id].command(s, (enum cmd_id)id, arg);
-			if (id == C_AUTH)
-				memset(line, 0, len); /* may hold an initial response */
-			return;
-		}
+	if (id != C_UNKNOWN) {
+		uint32_t a = cmd_table[id].check(s, arg);
+		if (a)
+			anom(s, s->cur, a);
+		cmd_table[id].command(s, (enum cmd_id)id, arg);
+		if (id == C_AUTH)
+			memset(line, 0, len); /* may hold an initial response */
+		return;
 	}
 	anom(s, s->cur, SMTP_ANOM_BAD_COMMAND);
 	pq_push(s, C_UNKNOWN, 0, 0, 0, NULL);
@@ -1225,18 +1247,22 @@ static void client_feed(struct smtp_session *s, const uint8_t *p, size_t len)
 			break;
 		default:
 			n = la_push(s, la, p, len, &complete);
-			if (la->resynced) {
-				la->resynced = false;
-				if (s->lost_line) {
-					/* the server saw that line and answers it */
-					s->lost_line = false;
-					s->info.commands++;
-					pq_push(s, C_UNKNOWN, 0, 0, 0, NULL);
-				}
-			}
+			la->resynced = false;
 			if (complete) {
-				size_t ll;
+				size_t ll, vn;
 				char *line = la_line(s, la, s->cur, &ll);
+				if (la->after_gap) {
+					/* The gap may have ended on a line start (a whole
+					 * segment lost) or inside a line.  A line that
+					 * begins with a command verb is taken as whole;
+					 * anything else is the tail of a torn line. */
+					la->after_gap = false;
+					if (s->cmode == CM_AUTH ||
+					    verb_lookup(line, ll, &vn) == C_UNKNOWN) {
+						la_done(la);
+						break;
+					}
+				}
 				client_line(s, line, ll);
 				la_done(la);
 			}
@@ -1443,10 +1469,17 @@ void smtp_session_gap(struct smtp_session *s, enum smtp_dir dir, uint64_t len)
 	case CM_AUTH:
 		break;
 	default:
-		s->lost_line = true;
+		/* The server answers the command the gap ate, perhaps in the
+		 * very packet that told us of the gap: queue it now so that
+		 * reply finds its place.  (Several lost pipelined commands
+		 * would need several; one is the common case of a lost
+		 * segment.) */
+		s->info.commands++;
+		pq_push(s, C_UNKNOWN, 0, 0, 0, NULL);
 		break;
 	}
-	s->la[SMTP_FROM_CLIENT].skipping = true;
+	la_done(&s->la[SMTP_FROM_CLIENT]);
+	s->la[SMTP_FROM_CLIENT].after_gap = true;
 }
 
 void smtp_session_close(struct smtp_session *s)

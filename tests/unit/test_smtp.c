@@ -870,6 +870,75 @@ static void test_gaps(void)
 	free(rc);
 }
 
+/* A lost segment held exactly one command line, and the server's answer to it
+ * arrives before the client's next line (the ACK in that very packet is what
+ * reveals the gap).  The answer must pair with the lost command, and the next
+ * line, a whole command, must not be thrown away as the tail of a torn one. */
+static const char *const d_gap_whole_line[] = {
+	"S: 220 mx ESMTP",
+	"C: EHLO c",
+	"S: 250 mx",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"g: C 17",
+	"S: 250 rcpt ok",
+	"C: DATA",
+	"S: 354 go",
+	"c: Subject: after gap\r\n\r\nbody\r\n.\r\n",
+	"S: 250 queued",
+	NULL,
+};
+
+static void test_gap_whole_command_line(void)
+{
+	struct rec *rc = rec_new();
+	run_dialog(d_gap_whole_line, NULL, rc);
+	CHECK_EQ_U(rc->ends, 1);
+	struct rec_tx *t = &rc->tx[0];
+	CHECK_STR(t->method, "DATA");
+	CHECK(t->msg_end);
+	CHECK_EQ_U(t->outcome, SMTP_TX_ACCEPTED);
+	CHECK_EQ_U(t->reply_code, 250);
+	CHECK(t->anomalies & SMTP_ANOM_GAP);
+	const char *want = "Subject: after gap\r\n\r\nbody\r\n";
+	CHECK(t->msg_len == strlen(want) && memcmp(t->msg, want, t->msg_len) == 0);
+	free(rc);
+}
+
+/* Headers are scanned once per message: a later BDAT chunk is body, not a
+ * new header section (it must neither raise header_cap nor replace fields). */
+static const char *const d_bdat_body_chunks[] = {
+	"S: 220 mx ESMTP",
+	"C: EHLO c",
+	"S: 250-mx",
+	"S: 250 CHUNKING",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"C: RCPT TO:<c@d>",
+	"S: 250 ok",
+	"c: BDAT 14\r\nSubject: x\r\n\r\n",
+	"S: 250 ok",
+	"c: BDAT 100 LAST\r\nSubject: not a header\r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n",
+	"S: 250 queued",
+	NULL,
+};
+
+static void test_bdat_headers_scanned_once(void)
+{
+	struct smtp_limits lim;
+	smtp_limits_default(&lim);
+	lim.max_header_scan = 64;
+	struct rec *rc = rec_new();
+	run_dialog(d_bdat_body_chunks, &lim, rc);
+	struct rec_tx *t = &rc->tx[0];
+	CHECK_EQ_U(t->bdat_chunks, 2);
+	CHECK_EQ_U(t->message_bytes, 114);
+	CHECK_STR(t->subject, "x");
+	CHECK(!(t->anomalies & SMTP_ANOM_HEADER_CAP));
+	CHECK_EQ_U(t->outcome, SMTP_TX_ACCEPTED);
+	free(rc);
+}
+
 static void test_long_lines_and_caps(void)
 {
 	struct smtp_limits lim;
@@ -990,6 +1059,8 @@ int main(void)
 	RUN(test_multiline_and_bad_replies);
 	RUN(test_mail_syntax);
 	RUN(test_gaps);
+	RUN(test_gap_whole_command_line);
+	RUN(test_bdat_headers_scanned_once);
 	RUN(test_long_lines_and_caps);
 	RUN(test_bare_lf_and_close);
 	RUN(test_detect_greeting);
