@@ -46,6 +46,8 @@ struct pipeline {
 	uint64_t next_expire_us;
 	uint32_t extract_open;
 	bool finished;
+	char *evbuf;              /* one serialised event (grows to the largest) */
+	size_t evcap;
 };
 
 void pipeline_config_default(struct pipeline_config *cfg)
@@ -67,9 +69,26 @@ static void emit(struct pipeline *pl, json_t *ev)
 {
 	if (!ev)
 		return;
-	/* jansson keeps insertion order, so the same input gives the same bytes. */
-	json_dumpf(ev, pl->out, JSON_COMPACT);
-	fputc('\n', pl->out);
+	/* jansson keeps insertion order, so the same input gives the same bytes.
+	 * Serialise into one buffer and write it once: json_dumpf would call
+	 * fwrite per token.  Events are bounded by the parsers' field caps. */
+	size_t n = json_dumpb(ev, pl->evbuf, pl->evcap, JSON_COMPACT);
+	if (n + 1 > pl->evcap) {
+		char *bigger = realloc(pl->evbuf, n + 1);
+		if (bigger) {
+			pl->evbuf = bigger;
+			pl->evcap = n + 1;
+			n = json_dumpb(ev, pl->evbuf, pl->evcap, JSON_COMPACT);
+		}
+	}
+	if (n && n < pl->evcap) {
+		pl->evbuf[n] = '\n';
+		fwrite(pl->evbuf, 1, n + 1, pl->out);
+	} else {
+		pl->stats.events_lost++;
+		json_decref(ev);
+		return;
+	}
 	pl->stats.events++;
 	json_decref(ev);
 }
@@ -542,6 +561,7 @@ static void emit_stats(struct pipeline *pl)
 	event_json_set(o, "extract_failed", u64(s->extract_failed));
 	event_json_set(o, "extract_skipped_cap", u64(s->extract_skipped_cap));
 	event_json_set(o, "time_backwards", u64(s->time_backwards));
+	event_json_set(o, "events_lost", u64(s->events_lost));
 	event_json_set(ev, "app", o);
 	emit(pl, ev);
 }
@@ -567,5 +587,6 @@ void pipeline_free(struct pipeline *pl)
 	if (pl->flows)
 		flow_table_free(pl->flows); /* ends leftover flows: callbacks still work */
 	decoder_free(pl->decoder);
+	free(pl->evbuf);
 	free(pl);
 }

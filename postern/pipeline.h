@@ -41,6 +41,7 @@ struct pipeline_stats {
 	uint64_t extract_failed;       /* messages that could not be written out */
 	uint64_t extract_skipped_cap;  /* messages not written: max_extract_open reached */
 	uint64_t events;
+	uint64_t events_lost;          /* could not be serialised (out of memory) */
 	uint64_t time_backwards;       /* packets older than the newest seen */
 };
 
