@@ -69,6 +69,7 @@ struct rcpt_rec {
 struct tx_slot {
 	bool used, ended, aborting, dirty;
 	bool msg_started, msg_done, data_consumed, cap_hit;
+	bool data_go;          /* the server answered DATA with 354 */
 	bool hs_started;       /* the header scan ran (once per message, not per BDAT chunk) */
 	uint8_t defer;         /* outcome + 1 decided while the client was inside the message */
 	uint32_t seq;
@@ -132,6 +133,7 @@ static const char *const anomaly_names[SMTP_ANOM_COUNT] = {
 	"line_too_long", "bad_command", "bad_reply", "out_of_order", "pending_cap",
 	"rcpt_cap", "field_truncated", "message_cap", "gap", "incomplete", "bare_lf",
 	"bdat_invalid", "data_rejected", "unexpected_reply", "header_cap", "nul_byte",
+	"server_ended_data",
 };
 
 const char *smtp_anomaly_name(uint32_t bit)
@@ -911,6 +913,8 @@ static void cmd_data(struct smtp_session *s, enum cmd_id id, const char *arg)
 static void reply_data(struct smtp_session *s, const struct pending *p, int code, const char *text)
 {
 	struct tx_slot *t = tx_find(s, p->tx_seq);
+	if (t && code == 354)
+		t->data_go = true;
 	if (!t || code == 354)
 		return;
 	if (s->cur == t && s->cmode == CM_DATA && !t->data_consumed) {
@@ -1288,6 +1292,24 @@ static struct tx_slot *reply_tx(struct smtp_session *s)
 		       : tx_find(s, p->tx_seq);
 }
 
+/* The server answered while we still read the client's bytes as the message
+ * (no command is waiting for a reply, the 354 came): the server ended the
+ * message before CRLF.CRLF -- some servers accept CRLF "." LF -- or cut it
+ * short.  Follow the server: the message ends here, and the client's next
+ * bytes are commands from the next line that starts with a verb.  The bytes
+ * after the server's end were handed on as message bytes: they stay
+ * inspected rather than being lost. */
+static void data_ended_by_server(struct smtp_session *s)
+{
+	struct tx_slot *t = s->cur;
+	anom(s, t, SMTP_ANOM_SERVER_ENDED_DATA);
+	msg_complete(s, t, true);
+	s->dstate = DS_LINE_START;
+	s->prev_cr = false;
+	la_done(&s->la[SMTP_FROM_CLIENT]);
+	s->la[SMTP_FROM_CLIENT].after_gap = true;
+}
+
 static void server_line(struct smtp_session *s, const char *line, size_t len)
 {
 	struct tx_slot *t = reply_tx(s);
@@ -1300,6 +1322,9 @@ static void server_line(struct smtp_session *s, const char *line, size_t len)
 	bool last = len == 3 || line[3] == ' ';
 	const char *text = len > 4 ? line + 4 : "";
 	if (!s->in_reply) {
+		if (!s->await_greeting && s->pq_len == 0 && s->cmode == CM_DATA && s->cur &&
+		    s->cur->data_go && code >= 200)
+			data_ended_by_server(s);
 		s->in_reply = true;
 		s->rline = 0;
 		s->rcode = code;

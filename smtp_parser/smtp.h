@@ -62,8 +62,9 @@ enum smtp_anomaly {
 	SMTP_ANOM_UNEXPECTED_REPLY = 1u << 13, /* reply with no command waiting */
 	SMTP_ANOM_HEADER_CAP = 1u << 14,     /* header section longer than max_header_scan */
 	SMTP_ANOM_NUL_BYTE = 1u << 15,
+	SMTP_ANOM_SERVER_ENDED_DATA = 1u << 16, /* the server answered before CRLF.CRLF */
 };
-#define SMTP_ANOM_COUNT 16
+#define SMTP_ANOM_COUNT 17
 const char *smtp_anomaly_name(uint32_t bit); /* "line_too_long", ...; NULL if unknown */
 
 enum smtp_outcome {

@@ -521,9 +521,59 @@ static const char *const d_gaps[] = {
 	NULL,
 };
 
+static const char *const d_gap_whole_line[] = {
+	"S: 220 mx ESMTP",
+	"C: EHLO c",
+	"S: 250 mx",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"g: C 17",
+	"S: 250 rcpt ok",
+	"C: DATA",
+	"S: 354 go",
+	"c: Subject: after gap\r\n\r\nbody\r\n.\r\n",
+	"S: 250 queued",
+	NULL,
+};
+
+static const char *const d_bdat_body_chunks[] = {
+	"S: 220 mx ESMTP",
+	"C: EHLO c",
+	"S: 250-mx",
+	"S: 250 CHUNKING",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"C: RCPT TO:<c@d>",
+	"S: 250 ok",
+	"c: BDAT 14\r\nSubject: x\r\n\r\n",
+	"S: 250 ok",
+	"c: BDAT 100 LAST\r\nSubject: not a header\r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n",
+	"S: 250 queued",
+	NULL,
+};
+
+static const char *const d_server_ends_data[] = {
+	"S: 220 mx ESMTP Sendmail",
+	"C: EHLO c",
+	"S: 250 mx",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"C: RCPT TO:<c@d>",
+	"S: 250 ok",
+	"C: DATA",
+	"S: 354 go",
+	"c: Subject: lf end\r\n\r\nbody\r\n.\n",
+	"S: 250 accepted",
+	"C: MAIL FROM:<e@f>",
+	"S: 250 ok",
+	"C: QUIT",
+	"S: 221 bye",
+	NULL,
+};
+
 static const char *const *const corpus[] = {
 	d_plain, d_pipelined, d_bdat, d_ehlo_mid, d_three, d_auth_plain, d_auth_login,
-	d_starttls, d_rejects, d_gaps, NULL,
+	d_starttls, d_rejects, d_gaps, d_gap_whole_line, d_bdat_body_chunks, NULL,
 };
 
 #ifndef SMTP_TEST_NO_MAIN
@@ -874,20 +924,6 @@ static void test_gaps(void)
  * arrives before the client's next line (the ACK in that very packet is what
  * reveals the gap).  The answer must pair with the lost command, and the next
  * line, a whole command, must not be thrown away as the tail of a torn one. */
-static const char *const d_gap_whole_line[] = {
-	"S: 220 mx ESMTP",
-	"C: EHLO c",
-	"S: 250 mx",
-	"C: MAIL FROM:<a@b>",
-	"S: 250 ok",
-	"g: C 17",
-	"S: 250 rcpt ok",
-	"C: DATA",
-	"S: 354 go",
-	"c: Subject: after gap\r\n\r\nbody\r\n.\r\n",
-	"S: 250 queued",
-	NULL,
-};
 
 static void test_gap_whole_command_line(void)
 {
@@ -907,21 +943,6 @@ static void test_gap_whole_command_line(void)
 
 /* Headers are scanned once per message: a later BDAT chunk is body, not a
  * new header section (it must neither raise header_cap nor replace fields). */
-static const char *const d_bdat_body_chunks[] = {
-	"S: 220 mx ESMTP",
-	"C: EHLO c",
-	"S: 250-mx",
-	"S: 250 CHUNKING",
-	"C: MAIL FROM:<a@b>",
-	"S: 250 ok",
-	"C: RCPT TO:<c@d>",
-	"S: 250 ok",
-	"c: BDAT 14\r\nSubject: x\r\n\r\n",
-	"S: 250 ok",
-	"c: BDAT 100 LAST\r\nSubject: not a header\r\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n",
-	"S: 250 queued",
-	NULL,
-};
 
 static void test_bdat_headers_scanned_once(void)
 {
@@ -936,6 +957,67 @@ static void test_bdat_headers_scanned_once(void)
 	CHECK_STR(t->subject, "x");
 	CHECK(!(t->anomalies & SMTP_ANOM_HEADER_CAP));
 	CHECK_EQ_U(t->outcome, SMTP_TX_ACCEPTED);
+	free(rc);
+}
+
+/* A server that accepts CRLF "." LF as the end of data (Sendmail) answers
+ * while postern still reads the message: the message ends there, the outcome
+ * is the server's, and the client's next command is parsed.  Not in the
+ * chunking corpus: where the message ends depends on whether the client's
+ * next bytes arrive before the server's reply (test_server_ends_data_late),
+ * and both readings are safe -- every byte is inspected as message or
+ * command. */
+
+static void test_server_ends_data(void)
+{
+	struct rec *rc = rec_new();
+	run_dialog(d_server_ends_data, NULL, rc);
+	CHECK_EQ_U(rc->ends, 2);
+	struct rec_tx *t = &rc->tx[0];
+	CHECK(t->msg_end);
+	CHECK_EQ_U(t->outcome, SMTP_TX_ACCEPTED);
+	CHECK_EQ_U(t->reply_code, 250);
+	CHECK(t->anomalies & SMTP_ANOM_SERVER_ENDED_DATA);
+	CHECK(t->anomalies & SMTP_ANOM_BARE_LF);
+	CHECK_STR(t->subject, "lf end");
+	/* the bytes up to the server's end are all in the message */
+	const char *want = "Subject: lf end\r\n\r\nbody\r\n";
+	CHECK(t->msg_len >= strlen(want) && memcmp(t->msg, want, strlen(want)) == 0);
+	/* the next MAIL FROM is a new transaction, not message text */
+	CHECK_STR(rc->tx[1].mail_from, "e@f");
+	CHECK_EQ_U(rc->tx[1].outcome, SMTP_TX_ABORTED);
+	free(rc);
+}
+
+/* The same client pipelining its next commands before the server's reply:
+ * postern cannot know the message ended, so those lines stay message bytes
+ * (inspected as content, never lost); the server's reply still ends the
+ * transaction with its outcome. */
+static const char *const d_server_ends_data_late[] = {
+	"S: 220 mx ESMTP Sendmail",
+	"C: EHLO c",
+	"S: 250 mx",
+	"C: MAIL FROM:<a@b>",
+	"S: 250 ok",
+	"C: RCPT TO:<c@d>",
+	"S: 250 ok",
+	"C: DATA",
+	"S: 354 go",
+	"c: Subject: lf end\r\n\r\nbody\r\n.\nMAIL FROM:<e@f>\r\n",
+	"S: 250 accepted",
+	"S: 250 ok",
+	NULL,
+};
+
+static void test_server_ends_data_late(void)
+{
+	struct rec *rc = rec_new();
+	run_dialog(d_server_ends_data_late, NULL, rc);
+	CHECK_EQ_U(rc->ends, 1);
+	struct rec_tx *t = &rc->tx[0];
+	CHECK_EQ_U(t->outcome, SMTP_TX_ACCEPTED);
+	CHECK(t->anomalies & SMTP_ANOM_SERVER_ENDED_DATA);
+	CHECK(t->msg_len > 20 && memmem(t->msg, t->msg_len, "MAIL FROM:<e@f>", 15) != NULL);
 	free(rc);
 }
 
@@ -1061,6 +1143,8 @@ int main(void)
 	RUN(test_gaps);
 	RUN(test_gap_whole_command_line);
 	RUN(test_bdat_headers_scanned_once);
+	RUN(test_server_ends_data);
+	RUN(test_server_ends_data_late);
 	RUN(test_long_lines_and_caps);
 	RUN(test_bare_lf_and_close);
 	RUN(test_detect_greeting);
