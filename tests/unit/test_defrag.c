@@ -6,28 +6,7 @@
 
 #include "reassembly/decode.h"
 #include "testlib.h"
-
-static void w16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+#include "wire_util.h"
 
 /* TCP segment with payload[i] = seed + i, checksum left zero. */
 static size_t tcp_put(uint8_t *t, size_t plen, uint8_t seed)
