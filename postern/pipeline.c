@@ -1,6 +1,7 @@
 #include "postern/pipeline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,67 +503,87 @@ void pipeline_capture_error(struct pipeline *pl, const char *file, uint64_t fram
 	emit(pl, ev);
 }
 
-static json_t *u64(uint64_t v)
+/* Every counter of every stage goes into the closing stats event: a table per
+ * stats struct (all fields uint64_t) keeps names and fields side by side. */
+struct counter {
+	const char *name;
+	size_t offset;
+};
+#define COUNTER(type, field, name) {name, offsetof(struct type, field)}
+
+static const struct counter decode_counters[] = {
+	COUNTER(decoder_stats, frames, "frames"),
+	COUNTER(decoder_stats, tcp, "tcp"),
+	COUNTER(decoder_stats, not_tcp, "not_tcp"),
+	COUNTER(decoder_stats, unsupported, "unsupported"),
+	COUNTER(decoder_stats, truncated, "truncated"),
+	COUNTER(decoder_stats, malformed, "malformed"),
+	COUNTER(decoder_stats, ipv4_csum_bad, "ipv4_csum_bad"),
+	COUNTER(decoder_stats, tcp_csum_bad, "tcp_csum_bad"),
+	COUNTER(decoder_stats, tcp_options_bad, "tcp_options_bad"),
+	COUNTER(decoder_stats, tcp_payload_truncated, "tcp_payload_truncated"),
+	COUNTER(decoder_stats, vlan_tagged, "vlan_tagged"),
+	COUNTER(decoder_stats, vlan_extra, "vlan_extra"),
+	COUNTER(decoder_stats, ipv6_ext_headers, "ipv6_ext_headers"),
+	COUNTER(decoder_stats, frag_fragments, "frag_fragments"),
+	COUNTER(decoder_stats, frag_reassembled, "frag_reassembled"),
+	COUNTER(decoder_stats, frag_timeout, "frag_timeout"),
+	COUNTER(decoder_stats, frag_dropped_cap, "frag_dropped_cap"),
+	COUNTER(decoder_stats, frag_overlap, "frag_overlap"),
+	COUNTER(decoder_stats, frag_invalid, "frag_invalid"),
+};
+
+static const struct counter flow_counters[] = {
+	COUNTER(flow_table_stats, flows_created, "created"),
+	COUNTER(flow_table_stats, flows_ended, "ended"),
+	COUNTER(flow_table_stats, flows_evicted, "evicted"),
+	COUNTER(flow_table_stats, flows_timed_out, "timed_out"),
+	COUNTER(flow_table_stats, flows_midstream, "midstream"),
+	COUNTER(flow_table_stats, packets_untracked, "packets_untracked"),
+	COUNTER(flow_table_stats, ooo_dropped_cap, "ooo_dropped_cap"),
+	COUNTER(flow_table_stats, ooo_bytes_dropped_cap, "ooo_bytes_dropped_cap"),
+	COUNTER(flow_table_stats, overlap_conflicts, "overlap_conflicts"),
+	COUNTER(flow_table_stats, retransmits, "retransmits"),
+	COUNTER(flow_table_stats, gaps, "gaps"),
+	COUNTER(flow_table_stats, gap_bytes, "gap_bytes"),
+	COUNTER(flow_table_stats, bad_seq, "bad_seq"),
+	COUNTER(flow_table_stats, bad_rst, "bad_rst"),
+	COUNTER(flow_table_stats, alloc_failures, "alloc_failures"),
+};
+
+static const struct counter app_counters[] = {
+	COUNTER(pipeline_stats, smtp_sessions, "smtp_sessions"),
+	COUNTER(pipeline_stats, smtp_transactions, "smtp_transactions"),
+	COUNTER(pipeline_stats, smtp_messages, "smtp_messages"),
+	COUNTER(pipeline_stats, smtp_starttls, "smtp_starttls"),
+	COUNTER(pipeline_stats, flows_not_parsed, "flows_not_parsed"),
+	COUNTER(pipeline_stats, parser_alloc_failed, "parser_alloc_failed"),
+	COUNTER(pipeline_stats, extract_failed, "extract_failed"),
+	COUNTER(pipeline_stats, extract_skipped_cap, "extract_skipped_cap"),
+	COUNTER(pipeline_stats, time_backwards, "time_backwards"),
+	COUNTER(pipeline_stats, events_lost, "events_lost"),
+};
+
+static json_t *counters_json(const void *stats, const struct counter *c, size_t n)
 {
-	return json_integer((json_int_t)v);
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)stats + c[i].offset, sizeof v);
+		event_json_set(o, c[i].name, json_integer((json_int_t)v));
+	}
+	return o;
 }
+
+#define COUNTERS_JSON(stats, table) counters_json(stats, table, sizeof table / sizeof table[0])
 
 static void emit_stats(struct pipeline *pl)
 {
-	const struct decoder_stats *d = decoder_stats(pl->decoder);
-	const struct flow_table_stats *t = flow_table_stats(pl->flows);
-	const struct pipeline_stats *s = &pl->stats;
-	json_t *ev = json_object(), *o;
-
+	json_t *ev = json_object();
 	event_json_set(ev, "type", json_string("stats"));
-	o = json_object();
-	event_json_set(o, "frames", u64(d->frames));
-	event_json_set(o, "tcp", u64(d->tcp));
-	event_json_set(o, "not_tcp", u64(d->not_tcp));
-	event_json_set(o, "unsupported", u64(d->unsupported));
-	event_json_set(o, "truncated", u64(d->truncated));
-	event_json_set(o, "malformed", u64(d->malformed));
-	event_json_set(o, "ipv4_csum_bad", u64(d->ipv4_csum_bad));
-	event_json_set(o, "tcp_csum_bad", u64(d->tcp_csum_bad));
-	event_json_set(o, "tcp_options_bad", u64(d->tcp_options_bad));
-	event_json_set(o, "vlan_tagged", u64(d->vlan_tagged));
-	event_json_set(o, "ipv6_ext_headers", u64(d->ipv6_ext_headers));
-	event_json_set(o, "frag_fragments", u64(d->frag_fragments));
-	event_json_set(o, "frag_reassembled", u64(d->frag_reassembled));
-	event_json_set(o, "frag_timeout", u64(d->frag_timeout));
-	event_json_set(o, "frag_dropped_cap", u64(d->frag_dropped_cap));
-	event_json_set(o, "frag_overlap", u64(d->frag_overlap));
-	event_json_set(o, "frag_invalid", u64(d->frag_invalid));
-	event_json_set(ev, "decode", o);
-
-	o = json_object();
-	event_json_set(o, "created", u64(t->flows_created));
-	event_json_set(o, "ended", u64(t->flows_ended));
-	event_json_set(o, "evicted", u64(t->flows_evicted));
-	event_json_set(o, "timed_out", u64(t->flows_timed_out));
-	event_json_set(o, "midstream", u64(t->flows_midstream));
-	event_json_set(o, "packets_untracked", u64(t->packets_untracked));
-	event_json_set(o, "ooo_dropped_cap", u64(t->ooo_dropped_cap));
-	event_json_set(o, "ooo_bytes_dropped_cap", u64(t->ooo_bytes_dropped_cap));
-	event_json_set(o, "overlap_conflicts", u64(t->overlap_conflicts));
-	event_json_set(o, "retransmits", u64(t->retransmits));
-	event_json_set(o, "gaps", u64(t->gaps));
-	event_json_set(o, "gap_bytes", u64(t->gap_bytes));
-	event_json_set(o, "bad_seq", u64(t->bad_seq));
-	event_json_set(ev, "flows", o);
-
-	o = json_object();
-	event_json_set(o, "smtp_sessions", u64(s->smtp_sessions));
-	event_json_set(o, "smtp_transactions", u64(s->smtp_transactions));
-	event_json_set(o, "smtp_messages", u64(s->smtp_messages));
-	event_json_set(o, "smtp_starttls", u64(s->smtp_starttls));
-	event_json_set(o, "flows_not_parsed", u64(s->flows_not_parsed));
-	event_json_set(o, "parser_alloc_failed", u64(s->parser_alloc_failed));
-	event_json_set(o, "extract_failed", u64(s->extract_failed));
-	event_json_set(o, "extract_skipped_cap", u64(s->extract_skipped_cap));
-	event_json_set(o, "time_backwards", u64(s->time_backwards));
-	event_json_set(o, "events_lost", u64(s->events_lost));
-	event_json_set(ev, "app", o);
+	event_json_set(ev, "decode", COUNTERS_JSON(decoder_stats(pl->decoder), decode_counters));
+	event_json_set(ev, "flows", COUNTERS_JSON(flow_table_stats(pl->flows), flow_counters));
+	event_json_set(ev, "app", COUNTERS_JSON(&pl->stats, app_counters));
 	emit(pl, ev);
 }
 
