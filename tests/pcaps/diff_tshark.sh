@@ -49,29 +49,15 @@
 # Exit status: 0 pass, 1 failure, 2 usage, 77 (skip) without tshark.
 set -u -o pipefail
 
-usage() { echo "usage: $0 POSTERN [--verbose] [--keep] [NAME...]" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-POSTERN=$1; shift
-VERBOSE=0 KEEP=0
-FILTERS=()
-for a in "$@"; do
-	case $a in
-	--verbose) VERBOSE=1 ;;
-	--keep) KEEP=1 ;;
-	-*) usage ;;
-	*) FILTERS+=("$a") ;;
-	esac
-done
-[ -x "$POSTERN" ] || { echo "$0: '$POSTERN' is not an executable" >&2; exit 2; }
-case $POSTERN in /*) ;; *) POSTERN=$PWD/$POSTERN ;; esac
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+pcap_script_init "usage: $0 POSTERN [--verbose] [--keep] [NAME...]" verbose "$@"
+VERBOSE=$FLAG_SET
 command -v tshark >/dev/null || { echo "tshark not found: skipped"; exit 77; }
 command -v perl >/dev/null || { echo "perl not found" >&2; exit 2; }
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 EXC=$HERE/diff_tshark_exceptions.txt
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pst-difftshark.XXXXXX")
-if [ $KEEP = 1 ]; then echo "outputs kept in $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
-export LC_ALL=C TZ=UTC
+pcap_tmpdir pst-difftshark
 
 # Exceptions: "<dir>/<file> only_tshark=<sizes> only_postern=<sizes> <reason>"
 # sizes = comma-separated byte sizes in ascending order, or "-" for none.
@@ -87,13 +73,6 @@ if [ -f "$EXC" ]; then
 		EX_P[$file]=${p#only_postern=}
 	done <"$EXC"
 fi
-
-selected() {
-	[ ${#FILTERS[@]} = 0 ] && return 0
-	local f
-	for f in "${FILTERS[@]}"; do [[ $1 == *"$f"* ]] && return 0; done
-	return 1
-}
 
 # "sha256 size" per file in directory $1, tshark objects unstuffed when $2=1.
 digests() {

@@ -22,37 +22,14 @@
 # but 77 fails the test).
 set -u -o pipefail
 
-usage() { echo "usage: $0 POSTERN [--update] [--keep] [NAME...]" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-POSTERN=$1; shift
-UPDATE=0 KEEP=0
-FILTERS=()
-for a in "$@"; do
-	case $a in
-	--update) UPDATE=1 ;;
-	--keep) KEEP=1 ;;
-	-*) usage ;;
-	*) FILTERS+=("$a") ;;
-	esac
-done
-[ -x "$POSTERN" ] || { echo "$0: '$POSTERN' is not an executable" >&2; exit 2; }
-case $POSTERN in /*) ;; *) POSTERN=$PWD/$POSTERN ;; esac
-
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+pcap_script_init "usage: $0 POSTERN [--update] [--keep] [NAME...]" update "$@"
+UPDATE=$FLAG_SET
 EXP=$HERE/expected
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/pst-regress.XXXXXX")
-if [ $KEEP = 1 ]; then echo "outputs kept in $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
-
 # Same locale and time zone for every run: postern must not depend on them,
 # but a diff of the expected files must not either.
-export LC_ALL=C TZ=UTC
-
-selected() {
-	[ ${#FILTERS[@]} = 0 ] && return 0
-	local f
-	for f in "${FILTERS[@]}"; do [[ $1 == *"$f"* ]] && return 0; done
-	return 1
-}
+pcap_tmpdir pst-regress
 
 pass=0 fail=0 updated=0
 failed=()

@@ -924,7 +924,6 @@ static void test_gaps(void)
  * arrives before the client's next line (the ACK in that very packet is what
  * reveals the gap).  The answer must pair with the lost command, and the next
  * line, a whole command, must not be thrown away as the tail of a torn one. */
-
 static void test_gap_whole_command_line(void)
 {
 	struct rec *rc = rec_new();
@@ -943,7 +942,6 @@ static void test_gap_whole_command_line(void)
 
 /* Headers are scanned once per message: a later BDAT chunk is body, not a
  * new header section (it must neither raise header_cap nor replace fields). */
-
 static void test_bdat_headers_scanned_once(void)
 {
 	struct smtp_limits lim;
@@ -967,7 +965,6 @@ static void test_bdat_headers_scanned_once(void)
  * next bytes arrive before the server's reply (test_server_ends_data_late),
  * and both readings are safe -- every byte is inspected as message or
  * command. */
-
 static void test_server_ends_data(void)
 {
 	struct rec *rc = rec_new();
