@@ -1,0 +1,80 @@
+/* The postern configuration file (libconfig syntax; docs/configuration.md).
+ *
+ * config_load parses, validates and fills every stage's settings over the
+ * defaults; an error names the file, the line and the reason.  Paths in the
+ * file are taken relative to the file's own directory. */
+#ifndef POSTERN_CONFIG_CONFIG_H
+#define POSTERN_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attachments/attachment.h"
+#include "policy/rules.h"
+#include "rbl/rbl.h"
+#include "smtp_parser/mime.h"
+#include "smtp_parser/smtp.h"
+#include "store/store.h"
+
+/* A set of IPv4/IPv6 prefixes (internal networks). */
+struct netset_entry {
+	int family;           /* AF_INET or AF_INET6 */
+	uint8_t addr[16];     /* network address, host bits zero */
+	uint8_t prefix;
+};
+struct netset {
+	struct netset_entry *v;
+	size_t count;
+};
+/* Parse "10.0.0.0/8", "fd00::/8", "192.0.2.1" (host).  0 or -1 with a reason. */
+int netset_add(struct netset *s, const char *cidr, char *err, size_t errlen);
+bool netset_contains(const struct netset *s, int family, const uint8_t *addr);
+void netset_free(struct netset *s);
+
+#define CONFIG_MAX_RULE_FILES 16
+
+struct postern_config {
+	char *path;                         /* the file loaded, NULL = defaults only */
+	struct netset internal;             /* internal networks: direction of a transaction */
+	char *rule_files[CONFIG_MAX_RULE_FILES];
+	size_t rule_file_count;
+
+	/* Actions for findings outside the rules file. */
+	enum rule_action finding_action[FINDING_KIND_COUNT];
+	enum rule_action virus_action;      /* (also finding_action[FINDING_VIRUS]) */
+
+	struct attachment_config attachments;
+	char *attachment_paths[2];          /* storage behind attachments.hash_list / clamav_db_dir */
+	char **blocked_ext_storage;
+
+	bool rbl_enabled;
+	enum rule_action rbl_action;
+	enum rule_direction rbl_direction;  /* which transactions are checked (default inbound) */
+	struct rbl_config rbl;
+
+	bool store_enabled;
+	struct store_config store;
+	char *store_path;
+
+	struct smtp_limits smtp;
+	struct mime_limits mime;
+	uint64_t max_flows;                 /* 0 = pipeline default */
+	uint64_t max_message;               /* message bytes inspected per transaction */
+	uint16_t smtp_ports[16];
+	unsigned smtp_port_count;           /* 0 = default (25, 587) */
+	bool fail_closed;                   /* inline: reject when overloaded (issue 4 uses it) */
+};
+
+/* Defaults only (no file). */
+void config_default(struct postern_config *c);
+/* Load path over the defaults.  0 on success; -1 with "file:line: reason"
+ * in err.  c is left freeable either way. */
+int config_load(struct postern_config *c, const char *path, char *err, size_t errlen);
+/* Same from memory (tests, fuzzing); name stands for the file in messages,
+ * base_dir resolves relative paths. */
+int config_load_mem(struct postern_config *c, const char *name, const char *base_dir,
+		    const char *text, size_t len, char *err, size_t errlen);
+void config_free(struct postern_config *c);
+
+#endif
