@@ -21,6 +21,7 @@ struct store_config {
 	uint64_t retention_us;    /* records older than newest time - retention are pruned; 0 = keep */
 	uint32_t queue_records;   /* pending records (default 4096) */
 	uint32_t batch_records;   /* records per write transaction (default 256) */
+	uint64_t map_size_max;    /* the map doubles up to this when full; 0 = 8 x map_size */
 };
 void store_config_default(struct store_config *c);
 
@@ -36,6 +37,9 @@ void store_prune(struct store *s, uint64_t before_us);
 void store_sync(struct store *s);
 /* Sync, stop the writer, close. */
 void store_close(struct store *s);
+/* Test hook: while held the writer commits nothing (store_put fills the queue
+ * deterministically).  Release before store_sync, which would wait forever. */
+void store_hold_writer(struct store *s, bool hold);
 
 struct store_stats {
 	uint64_t put, committed, dropped_queue_full, write_errors, pruned, map_full;
