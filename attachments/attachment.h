@@ -85,6 +85,7 @@ struct attachment_result {
 	struct attachment_finding findings[ATTACHMENT_MAX_FINDINGS];
 	uint32_t finding_count;
 	uint32_t findings_dropped;
+	uint32_t av_errors;              /* ClamAV scans that failed (not clean, not a virus) */
 };
 
 struct attachment_analysis;
