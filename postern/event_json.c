@@ -105,6 +105,13 @@ json_t *event_json_addr(const struct ip_addr *a)
 	return json_string(buf);
 }
 
+void event_json_addr_text(const struct ip_addr *a, char *buf, size_t cap)
+{
+	int af = a->family == 6 ? AF_INET6 : AF_INET;
+	if (!inet_ntop(af, a->addr, buf, (socklen_t)cap))
+		snprintf(buf, cap, "?");
+}
+
 json_t *event_json_flags(uint32_t mask, const char *(*name_of)(uint32_t bit))
 {
 	json_t *arr = json_array();

@@ -18,6 +18,8 @@ json_t *event_json_time(uint64_t ts_us);
 
 /* "192.0.2.1" or "2001:db8::1". */
 json_t *event_json_addr(const struct ip_addr *a);
+/* The same address as text into buf ("?" if it cannot be printed). */
+void event_json_addr_text(const struct ip_addr *a, char *buf, size_t cap);
 
 /* A JSON array of the names of the bits set in mask, name_of(bit) per bit. */
 json_t *event_json_flags(uint32_t mask, const char *(*name_of)(uint32_t bit));

@@ -6,12 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+
+#include "policy/mail_scan.h"
 #include "postern/event_json.h"
+#include "rbl/rbl.h"
+#include "store/store.h"
 
 /* How many server bytes banner detection may look at before giving up. */
 #define APP_PROBE_MAX 64
 /* Expiry runs at most once per second of packet time. */
 #define EXPIRE_INTERVAL_US 1000000u
+/* Transactions of one session open at once: a pipelining client may start
+ * N+1 before N's final reply, rarely more. */
+#define TX_SLOTS 4
+/* DNS sockets are polled (without waiting) every this many packets while
+ * lookups are out. */
+#define DNS_POLL_PACKETS 64
+/* Verdict records are pruned once per hour of packet time. */
+#define PRUNE_INTERVAL_US (3600ull * 1000000u)
 
 enum app_kind {
 	APP_UNKNOWN = 0, /* no payload yet, or still probing */
@@ -20,6 +33,16 @@ enum app_kind {
 };
 
 static const char *const app_kind_names[] = {"unknown", "smtp", "none"};
+
+/* One transaction between tx_begin and tx_end, with its inspection. */
+struct tx_slot {
+	uint32_t index;
+	uint64_t start_us, commit_us;
+	bool committed;
+	bool decided;
+	struct mail_scan *scan;
+	struct verdict verdict;
+};
 
 /* Per-flow application state, allocated on the first payload byte so that
  * idle and payload-less flows cost only their flow-table entry. */
@@ -31,8 +54,7 @@ struct app_flow {
 	uint8_t probe_len;
 	uint8_t probe[APP_PROBE_MAX];
 	struct smtp_session *smtp;
-	uint64_t tx_start_us, tx_commit_us;
-	bool tx_committed;
+	struct tx_slot *tx[TX_SLOTS];
 	FILE *extract;
 	bool extract_failed;
 };
@@ -46,6 +68,8 @@ struct pipeline {
 	uint64_t now_us;          /* newest packet time seen */
 	uint64_t next_expire_us;
 	uint32_t extract_open;
+	uint64_t next_prune_us;
+	uint32_t dns_poll_countdown;
 	bool finished;
 	char *evbuf;              /* one serialised event (grows to the largest) */
 	size_t evcap;
@@ -115,18 +139,45 @@ static json_t *auth_json(const char *mech, enum smtp_auth_outcome outcome)
 	return a;
 }
 
-static void emit_transaction(struct app_flow *app, const struct smtp_transaction *tx)
+/* The verdict record is the transaction event itself plus the two fields
+ * the store lists by; postern verdicts prints it back. */
+static void store_record(struct pipeline *pl, const struct flow_info *fi,
+			 const struct smtp_transaction *tx, const struct tx_slot *slot, json_t *ev)
+{
+	char flow_id[160], a[64], b[64];
+	event_json_addr_text(&fi->tuple.client, a, sizeof a);
+	event_json_addr_text(&fi->tuple.server, b, sizeof b);
+	snprintf(flow_id, sizeof flow_id, "%s:%u>%s:%u", a, fi->tuple.client_port, b,
+		 fi->tuple.server_port);
+	json_t *rec = json_copy(ev);
+	if (!rec) {
+		pl->stats.store_dropped++;
+		return;
+	}
+	json_object_set_new(rec, "flow", json_string(flow_id));
+	json_object_set_new(rec, "ts_commit_us", json_integer((json_int_t)slot->commit_us));
+	char *text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (!text || !store_put(pl->cfg.store, slot->commit_us, flow_id, tx->index, text,
+				strlen(text)))
+		pl->stats.store_dropped++;
+	free(text);
+}
+
+static void emit_transaction(struct app_flow *app, const struct smtp_transaction *tx,
+			     const struct tx_slot *slot)
 {
 	struct pipeline *pl = app->pl;
 	const struct flow_info *fi = flow_get_info(app->flow);
 	json_t *ev = json_object();
+	uint64_t start_us = slot ? slot->start_us : pl->now_us;
 
 	event_json_set(ev, "type", json_string("smtp_transaction"));
 	add_tuple(ev, fi);
 	event_json_set(ev, "tx", json_integer(tx->index));
-	event_json_set(ev, "ts_start", event_json_time(app->tx_start_us));
-	if (app->tx_committed)
-		event_json_set(ev, "ts_commit", event_json_time(app->tx_commit_us));
+	event_json_set(ev, "ts_start", event_json_time(start_us));
+	if (slot && slot->committed)
+		event_json_set(ev, "ts_commit", event_json_time(slot->commit_us));
 	event_json_set(ev, "ts_end", event_json_time(pl->now_us));
 	event_json_set(ev, "helo", event_json_text(tx->helo));
 	event_json_set(ev, "mail_from", event_json_text(tx->mail_from));
@@ -174,6 +225,14 @@ static void emit_transaction(struct app_flow *app, const struct smtp_transaction
 	event_json_set(ev, "outcome", json_string(smtp_outcome_name(tx->outcome)));
 	event_json_set(ev, "auth", auth_json(tx->auth_mechanism, tx->auth_outcome));
 	event_json_set(ev, "anomalies", event_json_flags(tx->anomalies, smtp_anomaly_name));
+	if (slot && slot->scan) {
+		event_json_set(ev, "direction", json_string(mail_scan_direction(slot->scan)));
+		if (slot->decided)
+			verdict_to_json(&slot->verdict, ev);
+		event_json_set(ev, "content", mail_scan_json(slot->scan));
+		if (slot->decided && pl->cfg.store)
+			store_record(pl, fi, tx, slot, ev);
+	}
 	emit(pl, ev);
 }
 
@@ -224,6 +283,8 @@ static void emit_flow(struct pipeline *pl, struct flow *f, struct app_flow *app,
 	emit(pl, ev);
 }
 
+static void dns_service(struct pipeline *pl, int timeout_ms);
+
 /* ---- message extraction (for tests and forensics) -------------------- */
 
 static void extract_close(struct app_flow *app)
@@ -262,20 +323,54 @@ static void extract_open(struct app_flow *app, const struct smtp_transaction *tx
 
 /* ---- SMTP callbacks --------------------------------------------------- */
 
+static struct tx_slot *slot_find(struct app_flow *app, uint32_t index)
+{
+	for (int i = 0; i < TX_SLOTS; i++)
+		if (app->tx[i] && app->tx[i]->index == index)
+			return app->tx[i];
+	return NULL;
+}
+
+static void slot_free(struct app_flow *app, struct tx_slot *slot)
+{
+	for (int i = 0; i < TX_SLOTS; i++)
+		if (app->tx[i] == slot)
+			app->tx[i] = NULL;
+	mail_scan_free(slot->scan);
+	free(slot);
+}
+
 static void on_tx_begin(void *ctx, const struct smtp_transaction *tx)
 {
 	struct app_flow *app = ctx;
-	(void)tx;
-	app->tx_start_us = app->pl->now_us;
-	app->tx_committed = false;
+	struct pipeline *pl = app->pl;
+	pl->stats.smtp_transactions++;
 	app->extract_failed = false;
-	app->pl->stats.smtp_transactions++;
+	int free_i = -1;
+	for (int i = 0; i < TX_SLOTS && free_i < 0; i++)
+		if (!app->tx[i])
+			free_i = i;
+	struct tx_slot *slot = free_i >= 0 ? calloc(1, sizeof *slot) : NULL;
+	if (!slot) {
+		/* The transaction is still reported, only without inspection. */
+		pl->stats.tx_slots_full++;
+		return;
+	}
+	slot->index = tx->index;
+	slot->start_us = pl->now_us;
+	if (pl->cfg.scanner)
+		slot->scan = mail_scan_begin(pl->cfg.scanner, &flow_get_info(app->flow)->tuple.client,
+					     tx->mail_from);
+	app->tx[free_i] = slot;
 }
 
 static void on_msg_data(void *ctx, const struct smtp_transaction *tx, const uint8_t *data,
 			size_t len)
 {
 	struct app_flow *app = ctx;
+	struct tx_slot *slot = slot_find(app, tx->index);
+	if (slot && slot->scan)
+		mail_scan_data(slot->scan, data, len);
 	extract_open(app, tx);
 	if (app->extract && fwrite(data, 1, len, app->extract) != len && !app->extract_failed) {
 		app->extract_failed = true;
@@ -283,21 +378,45 @@ static void on_msg_data(void *ctx, const struct smtp_transaction *tx, const uint
 	}
 }
 
+/* The commit point: the verdict must exist before these bytes go on. */
 static void on_msg_end(void *ctx, const struct smtp_transaction *tx)
 {
 	struct app_flow *app = ctx;
-	app->tx_commit_us = app->pl->now_us;
-	app->tx_committed = true;
-	app->pl->stats.smtp_messages++;
+	struct pipeline *pl = app->pl;
+	pl->stats.smtp_messages++;
 	extract_open(app, tx); /* an empty message still gets its (empty) file */
 	extract_close(app);
+	struct tx_slot *slot = slot_find(app, tx->index);
+	if (!slot)
+		return;
+	slot->commit_us = pl->now_us;
+	slot->committed = true;
+	if (!slot->scan)
+		return;
+	const char *rcpt[64];
+	size_t n = 0;
+	for (uint32_t i = 0; i < tx->rcpt_count && n < sizeof rcpt / sizeof rcpt[0]; i++)
+		rcpt[n++] = tx->rcpt[i].address;
+	mail_scan_end(slot->scan, rcpt, n);
+	if (!mail_scan_ready(slot->scan) && pl->cfg.wait_for_lookups) {
+		struct rbl_resolver *r = mail_scanner_resolver(pl->cfg.scanner);
+		if (r) {
+			mail_scanner_note_wait(pl->cfg.scanner);
+			rbl_wait(r, pl->cfg.lookup_wait_ms);
+		}
+	}
+	mail_scan_decide(slot->scan, &slot->verdict);
+	slot->decided = true;
 }
 
 static void on_tx_end(void *ctx, const struct smtp_transaction *tx)
 {
 	struct app_flow *app = ctx;
 	extract_close(app);
-	emit_transaction(app, tx);
+	struct tx_slot *slot = slot_find(app, tx->index);
+	emit_transaction(app, tx, slot);
+	if (slot)
+		slot_free(app, slot);
 }
 
 static void on_starttls(void *ctx)
@@ -441,6 +560,9 @@ static void on_end(void *user, struct flow *f, enum flow_end_reason why)
 	if (app) {
 		extract_close(app);
 		smtp_session_free(app->smtp);
+		for (int i = 0; i < TX_SLOTS; i++)
+			if (app->tx[i])
+				slot_free(app, app->tx[i]);
 		free(app);
 		flow_set_app(f, NULL);
 	}
@@ -486,10 +608,34 @@ enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t 
 		decoder_expire(pl->decoder, pl->now_us);
 		pl->next_expire_us = pl->now_us + EXPIRE_INTERVAL_US;
 	}
+	if (pl->cfg.scanner)
+		mail_scanner_set_time(pl->cfg.scanner, pl->now_us);
+	if (pl->cfg.store && pl->cfg.store_retention_us && pl->now_us >= pl->next_prune_us) {
+		if (pl->now_us > pl->cfg.store_retention_us)
+			store_prune(pl->cfg.store, pl->now_us - pl->cfg.store_retention_us);
+		pl->next_prune_us = pl->now_us + PRUNE_INTERVAL_US;
+	}
 	enum decode_status st = decoder_decode(pl->decoder, link, frame, caplen, wire_len, ts_us, &pkt);
 	if (st == DECODE_TCP)
 		flow_table_process(pl->flows, &pkt, NULL);
+	if (++pl->dns_poll_countdown >= DNS_POLL_PACKETS) {
+		pl->dns_poll_countdown = 0;
+		dns_service(pl, 0);
+	}
 	return st;
+}
+
+/* Let c-ares read whatever answers have arrived; timeout_ms 0 never waits. */
+static void dns_service(struct pipeline *pl, int timeout_ms)
+{
+	struct rbl_resolver *r = pl->cfg.scanner ? mail_scanner_resolver(pl->cfg.scanner) : NULL;
+	if (!r)
+		return;
+	struct pollfd fds[16];
+	size_t n = rbl_pollfds(r, fds, sizeof fds / sizeof fds[0]);
+	if (n && poll(fds, (nfds_t)n, timeout_ms) < 0)
+		return;
+	rbl_process(r, fds, n);
 }
 
 void pipeline_capture_error(struct pipeline *pl, const char *file, uint64_t frame_no,
@@ -562,6 +708,45 @@ static const struct counter app_counters[] = {
 	COUNTER(pipeline_stats, extract_skipped_cap, "extract_skipped_cap"),
 	COUNTER(pipeline_stats, time_backwards, "time_backwards"),
 	COUNTER(pipeline_stats, events_lost, "events_lost"),
+	COUNTER(pipeline_stats, tx_slots_full, "tx_slots_full"),
+	COUNTER(pipeline_stats, store_dropped, "store_dropped"),
+};
+
+static const struct counter content_counters[] = {
+	COUNTER(mail_scanner_stats, scans, "scans"),
+	COUNTER(mail_scanner_stats, decided, "decided"),
+	COUNTER(mail_scanner_stats, reset, "reset"),
+	COUNTER(mail_scanner_stats, alerted, "alerted"),
+	COUNTER(mail_scanner_stats, attachments, "attachments"),
+	COUNTER(mail_scanner_stats, attachments_dropped, "attachments_dropped"),
+	COUNTER(mail_scanner_stats, text_bytes, "text_bytes"),
+	COUNTER(mail_scanner_stats, attachment_bytes, "attachment_bytes"),
+	COUNTER(mail_scanner_stats, mime_anomalies, "mime_anomalies"),
+	COUNTER(mail_scanner_stats, rbl_waits, "rbl_waits"),
+	COUNTER(mail_scanner_stats, reasons_dropped, "reasons_dropped"),
+	COUNTER(mail_scanner_stats, scan_errors, "scan_errors"),
+	COUNTER(mail_scanner_stats, alloc_failures, "alloc_failures"),
+};
+
+static const struct counter rbl_counters[] = {
+	COUNTER(rbl_stats, queries, "queries"),
+	COUNTER(rbl_stats, answers, "answers"),
+	COUNTER(rbl_stats, listed, "listed"),
+	COUNTER(rbl_stats, not_listed, "not_listed"),
+	COUNTER(rbl_stats, timeouts, "timeouts"),
+	COUNTER(rbl_stats, errors, "errors"),
+	COUNTER(rbl_stats, cache_hits, "cache_hits"),
+	COUNTER(rbl_stats, cache_evictions, "cache_evictions"),
+	COUNTER(rbl_stats, pending_skipped, "pending_skipped"),
+};
+
+static const struct counter store_counters[] = {
+	COUNTER(store_stats, put, "put"),
+	COUNTER(store_stats, committed, "committed"),
+	COUNTER(store_stats, dropped_queue_full, "dropped_queue_full"),
+	COUNTER(store_stats, write_errors, "write_errors"),
+	COUNTER(store_stats, pruned, "pruned"),
+	COUNTER(store_stats, map_full, "map_full"),
 };
 
 static json_t *counters_json(const void *stats, const struct counter *c, size_t n)
@@ -584,6 +769,20 @@ static void emit_stats(struct pipeline *pl)
 	event_json_set(ev, "decode", COUNTERS_JSON(decoder_stats(pl->decoder), decode_counters));
 	event_json_set(ev, "flows", COUNTERS_JSON(flow_table_stats(pl->flows), flow_counters));
 	event_json_set(ev, "app", COUNTERS_JSON(&pl->stats, app_counters));
+	if (pl->cfg.scanner) {
+		event_json_set(ev, "content",
+			       COUNTERS_JSON(mail_scanner_stats(pl->cfg.scanner), content_counters));
+		struct rbl_resolver *r = mail_scanner_resolver(pl->cfg.scanner);
+		if (r)
+			event_json_set(ev, "rbl", COUNTERS_JSON(rbl_resolver_stats(r), rbl_counters));
+	}
+	if (pl->cfg.store) {
+		/* Committed counts are only final once the writer has caught up. */
+		store_sync(pl->cfg.store);
+		struct store_stats ss;
+		store_stats(pl->cfg.store, &ss);
+		event_json_set(ev, "store", COUNTERS_JSON(&ss, store_counters));
+	}
 	emit(pl, ev);
 }
 

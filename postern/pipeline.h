@@ -15,6 +15,9 @@
 #include "reassembly/flow.h"
 #include "smtp_parser/smtp.h"
 
+struct mail_scanner;
+struct store;
+
 #define PIPELINE_MAX_SMTP_PORTS 16
 
 struct pipeline_config {
@@ -26,6 +29,19 @@ struct pipeline_config {
 	bool smtp_banner_detect;  /* other ports: SMTP if the server greets like SMTP */
 	const char *extract_dir;  /* write each message to DIR/<flow>-<tx>.eml; NULL = off */
 	uint32_t max_extract_open;/* messages being written at once (extract_dir) */
+	/* Content inspection: every message is judged by this scanner (not
+	 * owned; NULL = envelope only, no verdicts). */
+	struct mail_scanner *scanner;
+	/* Verdict records go here (not owned; NULL = none).  Records older than
+	 * store_retention_us of packet time are pruned as time passes. */
+	struct store *store;
+	uint64_t store_retention_us;
+	/* Replay: at a commit point whose block-list answers are still out,
+	 * wait for them (up to lookup_wait_ms of wall time) so the verdict does
+	 * not depend on DNS latency.  The inline worker never waits: it holds
+	 * the commit packet instead. */
+	bool wait_for_lookups;
+	uint32_t lookup_wait_ms;
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -43,6 +59,8 @@ struct pipeline_stats {
 	uint64_t events;
 	uint64_t events_lost;          /* could not be serialised (out of memory) */
 	uint64_t time_backwards;       /* packets older than the newest seen */
+	uint64_t tx_slots_full;        /* transactions not inspected: too many open at once */
+	uint64_t store_dropped;        /* verdict records the store refused (queue full) */
 };
 
 struct pipeline;

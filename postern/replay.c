@@ -10,20 +10,32 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config/config.h"
+#include "policy/mail_scan.h"
 #include "postern/cli_util.h"
 #include "postern/pipeline.h"
+#include "store/store.h"
 
 static const char replay_usage[] =
 	"Usage: postern replay [OPTIONS] FILE...\n"
 	"\n"
 	"Replay pcap or pcapng files through postern's pipeline (decode, TCP\n"
-	"reassembly, SMTP reconstruction) and write one JSON object per line: one\n"
-	"per SMTP transaction, one per flow end and a closing \"stats\" object.\n"
+	"reassembly, SMTP reconstruction, content inspection and verdicts) and\n"
+	"write one JSON object per line: one per SMTP transaction (with its verdict\n"
+	"and reasons), one per flow end and a closing \"stats\" object.\n"
 	"Files are read in the order given, as one capture: a flow may continue\n"
 	"from one file into the next.  Time comes from the packets only, so the\n"
 	"same input always gives byte-identical output.\n"
 	"\n"
 	"Options:\n"
+	"  -c, --config FILE          postern configuration (docs/configuration.md):\n"
+	"                             rules, internal networks, attachment checks,\n"
+	"                             ClamAV, block lists, verdict store, caps.\n"
+	"                             Without it: no rules, default attachment checks,\n"
+	"                             every address external, no DNS, no store\n"
+	"      --db DIR               write verdict records to the LMDB store DIR\n"
+	"                             (overrides the config's store path)\n"
+	"      --no-inspect           reconstruct only: no content inspection, no verdicts\n"
 	"  -o, --output FILE          write events to FILE instead of standard output\n"
 	"  -x, --extract-messages DIR write each reconstructed message to\n"
 	"                             DIR/<flow_id>-<tx>.eml (DIR must exist)\n"
@@ -42,7 +54,8 @@ static const char replay_usage[] =
 	"\n"
 	"Exit status: 0 when every file was read to its end, 1 when a file was\n"
 	"truncated or damaged (the packets before the damage are processed and a\n"
-	"\"capture_error\" event says where), 2 on usage errors or unreadable files.\n";
+	"\"capture_error\" event says where), 2 on usage errors, unreadable files,\n"
+	"or a configuration or rules error (each printed as FILE:LINE: reason).\n";
 
 enum {
 	OPT_SMTP_PORTS = 256,
@@ -52,9 +65,14 @@ enum {
 	OPT_NO_MIDSTREAM,
 	OPT_NO_CHECKSUMS,
 	OPT_STATS,
+	OPT_DB,
+	OPT_NO_INSPECT,
 };
 
 static const struct option replay_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"db", required_argument, NULL, OPT_DB},
+	{"no-inspect", no_argument, NULL, OPT_NO_INSPECT},
 	{"output", required_argument, NULL, 'o'},
 	{"extract-messages", required_argument, NULL, 'x'},
 	{"smtp-ports", required_argument, NULL, OPT_SMTP_PORTS},
@@ -137,18 +155,66 @@ static int replay_file(struct pipeline *pl, const char *path, uint64_t *bytes)
 	return status;
 }
 
-int cmd_replay(int argc, char **argv)
+/* Settings of the config file that the pipeline itself uses. */
+static void apply_config(struct pipeline_config *cfg, const struct postern_config *pc)
 {
-	struct pipeline_config cfg;
-	const char *output = NULL;
-	bool print_stats = false;
+	cfg->smtp = pc->smtp;
+	if (pc->max_flows)
+		cfg->flows.max_flows = (uint32_t)(pc->max_flows > UINT32_MAX ? UINT32_MAX : pc->max_flows);
+	cfg->smtp.max_message = pc->max_message;
+	if (pc->smtp_port_count) {
+		cfg->smtp_port_count = 0;
+		for (unsigned i = 0; i < pc->smtp_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
+			cfg->smtp_ports[cfg->smtp_port_count++] = pc->smtp_ports[i];
+	}
+	if (pc->store_enabled)
+		cfg->store_retention_us = pc->store.retention_us;
+	cfg->wait_for_lookups = true;
+	cfg->lookup_wait_ms = pc->rbl.timeout_ms * (pc->rbl.tries ? pc->rbl.tries : 1) + 500;
+}
+
+/* The first pass looks for --config only: the file sets defaults that the
+ * other options then override, whatever their order on the command line. */
+static int load_config(int argc, char **argv, struct postern_config *pc, bool *have)
+{
+	int c;
+	*have = false;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:x:h", replay_options, NULL)) != -1) {
+		if (c != 'c')
+			continue;
+		char err[1024];
+		if (config_load(pc, optarg, err, sizeof err) < 0) {
+			cli_error("replay: %s", err);
+			return -1;
+		}
+		*have = true;
+	}
+	opterr = 1;
+	return 0;
+}
+
+static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
+		      struct postern_config *pc, bool have_config)
+{
+	struct pipeline_config cfg = *cfgp;
+	const char *output = NULL, *db = NULL;
+	bool print_stats = false, inspect = true;
 	uint64_t v;
 	int c;
 
-	pipeline_config_default(&cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:x:h", replay_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:x:h", replay_options, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			break; /* loaded already */
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_NO_INSPECT:
+			inspect = false;
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -214,12 +280,41 @@ int cmd_replay(int argc, char **argv)
 	static char outbuf[1 << 16];
 	setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 
+	/* Content inspection: the compiled policy, one scanner (this is one
+	 * worker), and the verdict store. */
+	struct mail_policy mp = {0};
+	struct mail_scanner *scanner = NULL;
+	struct store *store = NULL;
+	char err[1024];
+	if (inspect) {
+		if (mail_policy_load(&mp, pc, stderr) < 0) {
+			cli_error("replay: the policy has errors (above); nothing was replayed");
+			goto fail_early;
+		}
+		scanner = mail_scanner_new(&mp, err, sizeof err);
+		if (!scanner) {
+			cli_error("replay: %s", err);
+			goto fail_early;
+		}
+		cfg.scanner = scanner;
+		if (db || (have_config && pc->store_enabled)) {
+			struct store_config sc = pc->store;
+			if (db)
+				sc.path = db;
+			store = store_open(&sc, err, sizeof err);
+			if (!store) {
+				cli_error("replay: verdict store: %s", err);
+				goto fail_early;
+			}
+			cfg.store = store;
+			cfg.store_retention_us = sc.retention_us;
+		}
+	}
+
 	struct pipeline *pl = pipeline_new(&cfg, out);
 	if (!pl) {
 		cli_error("replay: cannot set up the pipeline: %s", strerror(errno));
-		if (out != stdout)
-			fclose(out);
-		return 2;
+		goto fail_early;
 	}
 	int worst = 0;
 	uint64_t bytes = 0;
@@ -239,6 +334,10 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)s->smtp_messages, (unsigned long long)s->events);
 	}
 	pipeline_free(pl);
+	if (store)
+		store_close(store);
+	mail_scanner_free(scanner);
+	mail_policy_free(&mp);
 	if (fflush(out) != 0 || ferror(out)) {
 		cli_error("replay: writing events failed: %s", strerror(errno));
 		worst = 2;
@@ -246,4 +345,32 @@ int cmd_replay(int argc, char **argv)
 	if (out != stdout)
 		fclose(out);
 	return worst;
+
+fail_early:
+	if (store)
+		store_close(store);
+	mail_scanner_free(scanner);
+	mail_policy_free(&mp);
+	if (out != stdout)
+		fclose(out);
+	return 2;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct pipeline_config cfg;
+	struct postern_config pc;
+	bool have_config;
+
+	pipeline_config_default(&cfg);
+	config_default(&pc);
+	if (load_config(argc, argv, &pc, &have_config) < 0) {
+		config_free(&pc);
+		return 2;
+	}
+	if (have_config)
+		apply_config(&cfg, &pc);
+	int status = replay_run(argc, argv, &cfg, &pc, have_config);
+	config_free(&pc);
+	return status;
 }

@@ -1,0 +1,85 @@
+/* Mail inspection: one SMTP transaction's message through MIME decoding,
+ * the rules, the attachment checks and the block lists, into a verdict.
+ *
+ *   mail_policy   compiled, immutable: rulesets, attachment engine, actions
+ *                 (built from a postern_config; reload builds a new one)
+ *   mail_scanner  per worker: Hyperscan scratch, DNS resolver, counters
+ *   mail_scan     per transaction: begin, data*, end, decide
+ *
+ * The message is inspected as it streams: nothing but attachments (up to
+ * their cap) is buffered.  Block-list lookups start as soon as their names are
+ * known (the client address at MAIL FROM, URL hosts as the body is scanned) so
+ * their answers are usually in by the commit point. */
+#ifndef POSTERN_POLICY_MAIL_SCAN_H
+#define POSTERN_POLICY_MAIL_SCAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "policy/decision.h"
+#include "policy/verdict.h"
+#include "reassembly/packet.h"
+
+struct mail_policy {
+	const struct postern_config *cfg;   /* not owned; must outlive the policy */
+	struct ruleset *rulesets[CONFIG_MAX_RULE_FILES];
+	size_t ruleset_count;
+	struct attachment_engine *attachments;
+	struct decision_actions actions;
+};
+
+/* Load rules files and the attachment engine named by cfg.  Errors (each
+ * "file:line: reason") are written to errs; -1 if any. */
+int mail_policy_load(struct mail_policy *mp, const struct postern_config *cfg, FILE *errs);
+void mail_policy_free(struct mail_policy *mp);
+
+struct mail_scanner_stats {
+	uint64_t scans, decided, reset, alerted;
+	uint64_t attachments, attachments_dropped;  /* past MAIL_SCAN_MAX_ATTACHMENTS (still checked) */
+	uint64_t text_bytes, attachment_bytes;
+	uint64_t mime_anomalies;                    /* messages with at least one */
+	uint64_t rbl_waits;                         /* decisions that had to wait for DNS */
+	uint64_t reasons_dropped;
+	uint64_t scan_errors;                       /* Hyperscan errors (stream abandoned) */
+	uint64_t alloc_failures;                    /* scans left uninspected: out of memory */
+};
+
+struct mail_scanner;
+struct mail_scanner *mail_scanner_new(const struct mail_policy *mp, char *err, size_t errlen);
+void mail_scanner_free(struct mail_scanner *ms);
+const struct mail_scanner_stats *mail_scanner_stats(const struct mail_scanner *ms);
+/* The DNS resolver (NULL when block lists are off), for the caller's event loop. */
+struct rbl_resolver *mail_scanner_resolver(struct mail_scanner *ms);
+/* The caller waited for block-list answers at a commit point (counted). */
+void mail_scanner_note_wait(struct mail_scanner *ms);
+/* Packet time, for the DNS cache. */
+void mail_scanner_set_time(struct mail_scanner *ms, uint64_t now_us);
+
+struct mail_scan;
+/* A transaction starts (MAIL FROM).  NULL only when out of memory (counted). */
+struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr *client,
+				  const char *mail_from);
+void mail_scan_data(struct mail_scan *s, const uint8_t *data, size_t len);
+void mail_scan_gap(struct mail_scan *s, uint64_t len);
+/* The message is complete: the envelope recipients are scanned, streams closed. */
+void mail_scan_end(struct mail_scan *s, const char *const *rcpt, size_t nrcpt);
+/* true when no block-list answer is outstanding. */
+bool mail_scan_ready(const struct mail_scan *s);
+/* The verdict (call after mail_scan_end; waiting lookups count as not listed). */
+void mail_scan_decide(struct mail_scan *s, struct verdict *out);
+/* "inbound" / "outbound". */
+const char *mail_scan_direction(const struct mail_scan *s);
+/* Content summary for events and records (direction not included): decoded subject, text bytes,
+ * attachments (name, declared and true type, size, sha256), MIME anomalies. */
+json_t *mail_scan_json(const struct mail_scan *s);
+/* The decoded Subject, "" if none. */
+const char *mail_scan_subject(const struct mail_scan *s);
+void mail_scan_free(struct mail_scan *s);
+
+/* A verdict as JSON: {"verdict": ..., "reasons": [...]} members added to obj. */
+void verdict_to_json(const struct verdict *v, json_t *obj);
+
+#endif
