@@ -55,6 +55,9 @@ void rbl_process(struct rbl_resolver *r, const struct pollfd *fds, size_t n);
 /* Wait (poll) until no query is in flight or timeout_ms passes.  For replay
  * and tests only; the inline worker never calls it. */
 void rbl_wait(struct rbl_resolver *r, uint32_t timeout_ms);
+/* Milliseconds until c-ares next needs rbl_process for its timeouts (at most
+ * max_ms), for the poll timeout of an event loop. */
+uint32_t rbl_timeout_ms(struct rbl_resolver *r, uint32_t max_ms);
 
 /* One check: the lookups of one transaction. */
 struct rbl_check;
@@ -77,6 +80,7 @@ struct rbl_result {
 	bool listed;         /* score >= threshold */
 	struct rbl_hit hits[RBL_MAX_HITS];
 	uint32_t hit_count;
+	uint32_t hits_dropped; /* listed lookups beyond RBL_MAX_HITS (still scored) */
 	uint32_t timeouts;   /* lookups of this check that failed open */
 };
 void rbl_check_result(const struct rbl_check *c, struct rbl_result *out);
@@ -86,6 +90,9 @@ void rbl_check_free(struct rbl_check *c);
 struct rbl_stats {
 	uint64_t queries, answers, listed, not_listed, timeouts, errors;
 	uint64_t cache_hits, cache_evictions, pending_skipped;
+	uint64_t names_rejected;   /* IP literals, invalid host names, bad family, too long */
+	uint64_t per_check_skipped; /* beyond max_domains (or 4 addresses) in one check */
+	uint64_t inflight_shared;  /* lookups that joined a query already in flight */
 };
 const struct rbl_stats *rbl_resolver_stats(const struct rbl_resolver *r);
 
