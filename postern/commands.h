@@ -4,5 +4,6 @@
 #define POSTERN_COMMANDS_H
 
 int cmd_replay(int argc, char **argv);
+int cmd_verdicts(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  replay FILE...   run pcap/pcapng captures through the pipeline and print\n"
 	"                   the events (see 'postern replay --help')\n"
+	"  verdicts         list the stored verdicts (see 'postern verdicts --help')\n"
 	"  version          print the version\n"
 	"  help             show this help\n"
 	"\n"
@@ -32,6 +33,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"replay", cmd_replay},
+	{"verdicts", cmd_verdicts},
 };
 
 int main(int argc, char **argv)

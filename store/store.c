@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define KEY_TS_BYTES 8
 #define KEY_TAIL_BYTES 5          /* NUL + be32 transaction index */
@@ -628,8 +629,9 @@ static bool record_matches(const struct store_filter *f, const MDB_val *v)
 		const char *from = json_string_value(json_object_get(root, "mail_from"));
 		ok = from && strcasestr(from, f->sender);
 	}
-	if (ok && f->recipient)
-		ok = any_contains(json_object_get(root, "rcpt"), f->recipient);
+	if (ok && f->recipient) /* "rcpt", or the transaction event's "rcpt_to" */
+		ok = any_contains(json_object_get(root, "rcpt"), f->recipient) ||
+		     any_contains(json_object_get(root, "rcpt_to"), f->recipient);
 	if (ok && f->rule)
 		ok = has_rule(json_object_get(root, "reasons"), f->rule);
 	json_decref(root);
@@ -733,8 +735,13 @@ long store_list(const char *path, const struct store_filter *f,
 	const char *what = "cannot open the LMDB environment";
 	if ((rc = mdb_env_create(&env)))
 		goto fail;
-	if ((rc = mdb_env_open(env, path, MDB_RDONLY, FILE_MODE)))
+	if ((rc = mdb_env_open(env, path, MDB_RDONLY, FILE_MODE))) {
+		char data[4096];
+		snprintf(data, sizeof data, "%s/data.mdb", path);
+		if (rc == ENOENT && access(data, F_OK) < 0)
+			what = "no verdict store here (no data.mdb)";
 		goto fail;
+	}
 	/* adopt the map size the writer set, which may exceed the default */
 	if ((rc = mdb_env_set_mapsize(env, 0)))
 		goto fail;

@@ -496,21 +496,24 @@ static void test_missing_fields(void)
 		"",
 		"{\"verdict\":5,\"mail_from\":null,\"rcpt\":\"x@y\",\"reasons\":[1,{\"id\":3},{}]}",
 		"{\"verdict\":\"reset\",\"rcpt\":[7,null],\"reasons\":{\"id\":\"r\"}}",
+		"{\"rcpt_to\":[\"Zed@X.example\"]}", /* the transaction event's name */
 	};
 	for (unsigned i = 0; i < sizeof odd / sizeof odd[0]; i++)
 		CHECK(store_put(s, T0 + i, "1", i, odd[i], strlen(odd[i])));
 	store_sync(s);
 	struct listing l;
 	struct store_filter f = {0};
-	CHECK_EQ_U(list(path, &f, &l), 6); /* stored and listed as they are */
+	CHECK_EQ_U(list(path, &f, &l), 7); /* stored and listed as they are */
 	f = (struct store_filter){.verdict = "accept"};
 	CHECK_EQ_U(list(path, &f, &l), 0);
 	f = (struct store_filter){.verdict = "reset"};
 	CHECK_EQ_U(list(path, &f, &l), 1);
 	f = (struct store_filter){.sender = ""};
 	CHECK_EQ_U(list(path, &f, &l), 0);
-	f = (struct store_filter){.recipient = "x"};
+	f = (struct store_filter){.recipient = "x@y"};
 	CHECK_EQ_U(list(path, &f, &l), 0);
+	f = (struct store_filter){.recipient = "zed@x"};
+	CHECK_EQ_U(list(path, &f, &l), 1);
 	f = (struct store_filter){.rule = "r"};
 	CHECK_EQ_U(list(path, &f, &l), 0);
 	store_close(s);
