@@ -286,6 +286,19 @@ static void test_archives(void)
 	EXPECT(r, {FINDING_BLOCKED_EXTENSION, "archive.7z/install.cmd", "cmd"},
 	       {FINDING_EXECUTABLE, "archive.7z/install.cmd", "text/x-msdos-batch"});
 	attachment_free(a);
+	a = run(g_av, "encrypted.7z", NULL, &r);
+	EXPECT(r, {FINDING_ENCRYPTED_ARCHIVE, "encrypted.7z", "notes.txt"});
+	attachment_free(a);
+	a = run(g_av, "encrypted-headers.7z", NULL, &r); /* member names hidden too */
+	CHECK_EQ_U(r->archive_members, 0);
+	EXPECT(r, {FINDING_ENCRYPTED_ARCHIVE, "encrypted-headers.7z", "encrypted headers"});
+	attachment_free(a);
+	/* A compressed single file is read as one member named after it. */
+	a = run(g_av, "photo.jpg.gz", NULL, &r);
+	CHECK_STR(r->true_type, "application/gzip");
+	EXPECT(r, {FINDING_EXECUTABLE, "photo.jpg.gz/photo.jpg", "text/x-shellscript"},
+	       {FINDING_TYPE_MISMATCH, "photo.jpg.gz/photo.jpg", "text/x-shellscript content named as image"});
+	attachment_free(a);
 	a = run(g_av, "archive.tar.gz", NULL, &r);
 	CHECK_EQ_U(r->archive_members, 2);
 	EXPECT(r, {FINDING_EXECUTABLE, "archive.tar.gz/photo.jpg", "text/x-shellscript"},

@@ -64,7 +64,10 @@ head -c 50000000 /dev/zero >zeros.bin && stamp zeros.bin
 rm -f "$here/bomb.zip" && zip -qX -9 "$here/bomb.zip" zeros.bin
 printf '@echo off\r\ndel /q %%TEMP%%\\*\r\n' >install.cmd && stamp install.cmd
 rm -f "$here/archive.7z" && 7z a -bd -bso0 "$here/archive.7z" notes.txt install.cmd
+rm -f "$here/encrypted.7z" && 7z a -bd -bso0 -psecret "$here/encrypted.7z" notes.txt
+rm -f "$here/encrypted-headers.7z" && 7z a -bd -bso0 -psecret -mhe=on "$here/encrypted-headers.7z" notes.txt
 cp "$here/photo.jpg" photo.jpg && stamp photo.jpg
+gzip -n -c photo.jpg >"$here/photo.jpg.gz"
 tar --owner=0 --group=0 --mtime=@1700000000 -czf "$here/archive.tar.gz" notes.txt photo.jpg
 
 # Office documents from LibreOffice, and a macro document built on one.
