@@ -3,7 +3,8 @@
  * the errors for paths that are not a store.
  *
  * "test_store_lmdb --bench N DIR" instead measures put+commit throughput of N
- * records of about 600 bytes into a new store under DIR. */
+ * records of about 600 bytes into a new store under DIR; --bench-sync waits
+ * for each record's commit (one transaction per record). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -526,7 +527,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int bench(unsigned n, const char *dir)
+/* each_sync: wait for every record's commit (the trickle case) */
+static int bench(unsigned n, const char *dir, bool each_sync)
 {
 	char path[512], err[512];
 	snprintf(path, sizeof path, "%s/bench-store", dir);
@@ -554,6 +556,8 @@ static int bench(unsigned n, const char *dir)
 			dropped_put++; /* queue full: give the writer a moment, retry */
 			usleep(100);
 		}
+		if (each_sync)
+			store_sync(s);
 	}
 	double t_put = now_s() - t;
 	store_sync(s);
@@ -569,8 +573,9 @@ static int bench(unsigned n, const char *dir)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "--bench"))
-		return bench((unsigned)strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc == 4 && (!strcmp(argv[1], "--bench") || !strcmp(argv[1], "--bench-sync")))
+		return bench((unsigned)strtoul(argv[2], NULL, 10), argv[3],
+			     !strcmp(argv[1], "--bench-sync"));
 	if (!mkdtemp(tmp_root)) {
 		perror("mkdtemp");
 		return 1;
