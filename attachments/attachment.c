@@ -656,6 +656,7 @@ static bool read_member(struct attachment_analysis *a, struct archive *ar, const
 			EVP_MD_CTX *md)
 {
 	const struct attachment_config *c = &a->e->cfg;
+	unsigned warnings = 0;
 	for (;;) {
 		uint8_t *dst = a->scratch;
 		size_t want = READ_BLOCK;
@@ -681,8 +682,8 @@ static bool read_member(struct attachment_analysis *a, struct archive *ar, const
 		if (got == 0)
 			return true;
 		if (got < 0) {
-			if (got == ARCHIVE_WARN)
-				continue;
+			if (got == ARCHIVE_WARN && ++warnings < 16)
+				continue; /* a warning does not stop the data, but must not loop */
 			add_finding(a, FINDING_ARCHIVE_ERROR, path, "%s",
 				    archive_error_string(ar) ? archive_error_string(ar) : "read error");
 			m->failed = true;
@@ -747,7 +748,7 @@ static void open_archive(struct attachment_analysis *a, const char *path, const 
 		int rc = archive_read_next_header(ar, &ent);
 		if (rc == ARCHIVE_EOF)
 			break;
-		if (rc < ARCHIVE_WARN) {
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
 			if (archive_read_has_encrypted_entries(ar) > 0) {
 				if (!encrypted_reported)
 					add_finding(a, FINDING_ENCRYPTED_ARCHIVE, path, "encrypted headers");
@@ -797,7 +798,7 @@ static void open_archive(struct attachment_analysis *a, const char *path, const 
 			unsigned dn = 0;
 			EVP_DigestFinal_ex(md, digest, &dn);
 			if (a->cb.member)
-				a->cb.member(a->ctx, mpath, m.data, m.len);
+				a->cb.member(a->ctx, mpath, m.data ? m.data : (const uint8_t *)"", m.len);
 			if (m.total > m.len)
 				add_finding(a, FINDING_TRUNCATED, mpath, "analysed %zu of %llu bytes",
 					    m.len, (unsigned long long)m.total);

@@ -299,6 +299,12 @@ static void test_archives(void)
 	EXPECT(r, {FINDING_EXECUTABLE, "photo.jpg.gz/photo.jpg", "text/x-shellscript"},
 	       {FINDING_TYPE_MISMATCH, "photo.jpg.gz/photo.jpg", "text/x-shellscript content named as image"});
 	attachment_free(a);
+	a = run(g_av, "drivers.cab", NULL, &r);
+	CHECK_STR(r->true_type, "application/vnd.ms-cab-compressed");
+	CHECK_EQ_U(r->archive_members, 2);
+	EXPECT(r, {FINDING_BLOCKED_EXTENSION, "drivers.cab/update.exe", "exe"},
+	       {FINDING_EXECUTABLE, "drivers.cab/update.exe", "application/vnd.microsoft.portable-executable"});
+	attachment_free(a);
 	a = run(g_av, "archive.tar.gz", NULL, &r);
 	CHECK_EQ_U(r->archive_members, 2);
 	EXPECT(r, {FINDING_EXECUTABLE, "archive.tar.gz/photo.jpg", "text/x-shellscript"},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the attachment test fixtures in this directory with real tools:
-# zip, 7z (p7zip-full), tar+gzip, LibreOffice (headless), gcc, python3.
+# zip, 7z (p7zip-full), tar+gzip, gcab, LibreOffice (headless), gcc, python3.
 # Output is committed; rerun only to change fixtures (byte-level results of
 # zip/7z/LibreOffice vary with version and time, the tests do not depend on it).
 # The ClamAV test signatures in ../clamav are made from eicar.txt and
@@ -66,6 +66,8 @@ printf '@echo off\r\ndel /q %%TEMP%%\\*\r\n' >install.cmd && stamp install.cmd
 rm -f "$here/archive.7z" && 7z a -bd -bso0 "$here/archive.7z" notes.txt install.cmd
 rm -f "$here/encrypted.7z" && 7z a -bd -bso0 -psecret "$here/encrypted.7z" notes.txt
 rm -f "$here/encrypted-headers.7z" && 7z a -bd -bso0 -psecret -mhe=on "$here/encrypted-headers.7z" notes.txt
+cp tiny.exe update.exe && stamp update.exe
+rm -f "$here/drivers.cab" && gcab -c -z "$here/drivers.cab" notes.txt update.exe
 cp "$here/photo.jpg" photo.jpg && stamp photo.jpg
 gzip -n -c photo.jpg >"$here/photo.jpg.gz"
 tar --owner=0 --group=0 --mtime=@1700000000 -czf "$here/archive.tar.gz" notes.txt photo.jpg
