@@ -12,12 +12,16 @@
 static const char usage[] =
 	"Usage: postern COMMAND [OPTIONS] [ARGS]\n"
 	"\n"
-	"postern rebuilds TCP streams, reconstructs SMTP mail sessions and reports\n"
-	"each mail transaction and each connection as a JSON event.\n"
+	"postern rebuilds TCP streams, reconstructs SMTP mail sessions, inspects\n"
+	"each message (rules, DLP, attachments, antivirus, block lists) and reports\n"
+	"each transaction with its verdict, and each connection, as a JSON event.\n"
 	"\n"
 	"Commands:\n"
 	"  replay FILE...   run pcap/pcapng captures through the pipeline and print\n"
 	"                   the events (see 'postern replay --help')\n"
+	"  check RULES [CONFIG]\n"
+	"                   validate a rules file and a configuration, naming\n"
+	"                   file, line and reason for every error\n"
 	"  verdicts         list the stored verdicts (see 'postern verdicts --help')\n"
 	"  version          print the version\n"
 	"  help             show this help\n"
@@ -33,6 +37,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"replay", cmd_replay},
+	{"check", cmd_check},
 	{"verdicts", cmd_verdicts},
 };
 

@@ -3,10 +3,11 @@
 #
 #   run_regression.sh POSTERN [--update] [--keep] [NAME...]
 #
-# For every *.pcap / *.pcapng under tests/pcaps/{public,made,crafted} (or only
-# those whose file name contains one of the NAMEs), run
-#     POSTERN replay FILE
-# twice and require
+# For every *.pcap / *.pcapng under tests/pcaps/{public,made,crafted,content}
+# (or only those whose file name contains one of the NAMEs), run
+#     POSTERN replay --config CONF FILE
+# twice, where CONF is <dir>/policy/postern.conf when the directory has its own
+# policy and policy/regression.conf otherwise, and require
 #   1. identical stdout and exit status both times (determinism);
 #   2. stdout byte-for-byte equal to expected/<dir>/<stem>.jsonl
 #      (<stem> = file name without .pcap/.pcapng); a diff is shown otherwise;
@@ -36,7 +37,9 @@ failed=()
 declare -A seen
 
 shopt -s nullglob
-for dir in public made crafted; do
+for dir in public made crafted content; do
+	conf=$HERE/policy/regression.conf
+	[ -f "$HERE/$dir/policy/postern.conf" ] && conf=$HERE/$dir/policy/postern.conf
 	for pcap in "$HERE/$dir"/*.pcap "$HERE/$dir"/*.pcapng; do
 		name=$(basename "$pcap")
 		stem=${name%.pcapng}; stem=${stem%.pcap}
@@ -51,9 +54,9 @@ for dir in public made crafted; do
 		out1=$TMP/$dir/$stem.1.jsonl out2=$TMP/$dir/$stem.2.jsonl
 		# Run from the capture's directory with a relative name: output that
 		# mentions the file must not depend on where the tree is checked out.
-		(cd "$HERE/$dir" && "$POSTERN" replay "$name") >"$out1" 2>"$TMP/$dir/$stem.1.err"
+		(cd "$HERE/$dir" && "$POSTERN" replay --config "$conf" "$name") >"$out1" 2>"$TMP/$dir/$stem.1.err"
 		rc1=$?
-		(cd "$HERE/$dir" && "$POSTERN" replay "$name") >"$out2" 2>"$TMP/$dir/$stem.2.err"
+		(cd "$HERE/$dir" && "$POSTERN" replay --config "$conf" "$name") >"$out2" 2>"$TMP/$dir/$stem.2.err"
 		rc2=$?
 
 		if ! cmp -s "$out1" "$out2" || [ $rc1 != $rc2 ]; then
