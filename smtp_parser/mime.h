@@ -44,8 +44,9 @@ enum mime_anomaly {
 	MIME_ANOM_BAD_HEADER = 1u << 12,      /* header line without a colon, NUL, ... */
 	MIME_ANOM_BAD_PARAMETER = 1u << 13,   /* malformed Content-Type/Disposition params */
 	MIME_ANOM_PREAMBLE_DATA = 1u << 14,   /* non-blank text before the first boundary */
+	MIME_ANOM_GAP = 1u << 15,             /* mime_gap: bytes of the message are missing */
 };
-#define MIME_ANOM_COUNT 15
+#define MIME_ANOM_COUNT 16
 const char *mime_anomaly_name(uint32_t bit); /* "header_too_long", ...; NULL if unknown */
 
 /* One leaf entity.  Strings are NUL-terminated UTF-8, owned by the decoder,
@@ -94,6 +95,7 @@ struct mime_stats {
 	uint32_t header_bytes_truncated;
 	uint64_t base64_bad_chars;
 	uint64_t charset_replacements; /* invalid input sequences replaced */
+	uint64_t gap_bytes;       /* announced by mime_gap */
 };
 const struct mime_stats *mime_parser_stats(const struct mime_parser *m);
 size_t mime_parser_memory(const struct mime_parser *m);
