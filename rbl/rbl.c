@@ -39,6 +39,7 @@
 #define IPS_PER_CHECK 4
 #define WAIT_MAX_FDS 64
 #define BUCKETS_MAX (1u << 22)
+#define RCVBUF_MAX (8u << 20)
 
 enum entry_state { E_PENDING, E_LISTED, E_CLEAN, E_ERROR };
 enum lookup_state { L_PENDING, L_LISTED, L_CLEAN, L_FAILED };
@@ -498,9 +499,16 @@ struct rbl_resolver *rbl_resolver_new(const struct rbl_config *c, char *err, siz
 	o.sock_state_cb = sock_state_cb;
 	o.sock_state_cb_data = r;
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	/* All answers to a burst of queries arrive before we read any: with the
+	 * default 208 KiB buffer a few hundred small datagrams overflow it and
+	 * the lost ones wait for a retransmission.  Room for every query in
+	 * flight (about 1 KiB of kernel memory per datagram); the kernel caps it
+	 * at net.core.rmem_max. */
+	uint64_t rcvbuf = (uint64_t)r->max_pending * 1024;
+	o.socket_receive_buffer_size = (int)(rcvbuf < RCVBUF_MAX ? rcvbuf : RCVBUF_MAX);
 	st = ares_init_options(&r->ch, &o,
 			       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-				       ARES_OPT_FLAGS);
+				       ARES_OPT_FLAGS | ARES_OPT_SOCK_RCVBUF);
 	if (st != ARES_SUCCESS) {
 		ares_library_cleanup();
 		r->ch = NULL;
@@ -669,33 +677,30 @@ static void start_lookup(struct rbl_check *c, uint16_t list, uint16_t subject)
 	}
 }
 
-/* Adds subject s to the check unless it is already there; returns its index
- * or -1 (duplicate or out of memory). */
-static int add_subject(struct rbl_check *c, const char *s)
-{
-	for (uint32_t i = 0; i < c->nsubj; i++)
-		if (strcmp(c->subj[i], s) == 0)
-			return -1;
-	if (c->nsubj == c->capsubj)
-		return -1;
-	char *d = strdup(s);
-	if (!d)
-		return -1;
-	c->subj[c->nsubj] = d;
-	return (int)c->nsubj++;
-}
-
+/* Looks s up on every list of its kind, once per check, within the
+ * per-check caps. */
 static void lookup_subject(struct rbl_check *c, const char *s, enum rbl_kind kind)
 {
-	int si = add_subject(c, s);
-	if (si < 0)
+	struct rbl_resolver *r = c->r;
+	for (uint32_t i = 0; i < c->nsubj; i++)
+		if (strcmp(c->subj[i], s) == 0)
+			return; /* same address or registered domain: already asked */
+	uint32_t *count = kind == RBL_KIND_IP ? &c->nips : &c->ndomains;
+	uint32_t cap = kind == RBL_KIND_IP ? IPS_PER_CHECK : r->max_domains;
+	if (*count >= cap || c->nsubj == c->capsubj) {
+		r->st.per_check_skipped++;
 		return;
-	if (kind == RBL_KIND_IP)
-		c->nips++;
-	else
-		c->ndomains++;
-	for (size_t i = 0; i < c->r->nlists; i++)
-		if (c->r->kinds[i] == kind)
+	}
+	char *d = strdup(s);
+	if (!d) {
+		r->st.errors++;
+		return;
+	}
+	uint32_t si = c->nsubj++;
+	c->subj[si] = d;
+	(*count)++;
+	for (size_t i = 0; i < r->nlists; i++)
+		if (r->kinds[i] == kind)
 			start_lookup(c, (uint16_t)i, (uint16_t)si);
 }
 
@@ -722,10 +727,6 @@ void rbl_check_ip(struct rbl_check *c, int family, const uint8_t *addr)
 		p[-1] = '\0';
 	} else {
 		c->r->st.names_rejected++;
-		return;
-	}
-	if (c->nips >= IPS_PER_CHECK) {
-		c->r->st.per_check_skipped++;
 		return;
 	}
 	lookup_subject(c, s, RBL_KIND_IP);
@@ -794,13 +795,6 @@ void rbl_check_domain(struct rbl_check *c, const char *host)
 	char s[SUBJECT_MAX_LEN + 1];
 	if (!host || !registered_domain(host, s)) {
 		c->r->st.names_rejected++;
-		return;
-	}
-	for (uint32_t i = 0; i < c->nsubj; i++)
-		if (strcmp(c->subj[i], s) == 0)
-			return; /* same registered domain: already looked up */
-	if (c->ndomains >= c->r->max_domains) {
-		c->r->st.per_check_skipped++;
 		return;
 	}
 	lookup_subject(c, s, RBL_KIND_DOMAIN);

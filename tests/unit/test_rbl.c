@@ -4,7 +4,8 @@
  * fails: it must not pass without having asked a DNS server.
  *
  *   test_rbl_resolver            the tests
- *   test_rbl_resolver --bench N  lookups/s, uncached and cached */
+ *   test_rbl_resolver --bench N [BATCH]  lookups/s, uncached and cached,
+ *                                        BATCH checks in flight at a time */
 #include "rbl/rbl.h"
 
 #include <arpa/inet.h>
@@ -398,6 +399,95 @@ static void test_domains(void)
 	rbl_resolver_free(r);
 }
 
+/* Names near the DNS limits, and random bytes, through the normaliser (no
+ * domain list: nothing is asked, ASan sees every byte touched). */
+static void test_domain_limits(void)
+{
+	struct rbl_list lists[] = {L_DBL};
+	struct rbl_resolver *r = resolver(lists, 1, 1, NULL);
+	if (!r) {
+		CHECK(r != NULL);
+		return;
+	}
+	const struct rbl_stats *st = rbl_resolver_stats(r);
+	char host[400];
+	struct rbl_check *c = rbl_check_new(r);
+	/* 63-character label: fine; 64: rejected */
+	memset(host, 'a', 63);
+	snprintf(host + 63, sizeof host - 63, ".example");
+	rbl_check_domain(c, host);
+	CHECK_EQ_U(st->queries, 1);
+	memset(host, 'a', 64);
+	snprintf(host + 64, sizeof host - 64, ".example");
+	rbl_check_domain(c, host);
+	CHECK_EQ_U(st->names_rejected, 1);
+	/* longer than a DNS name */
+	memset(host, 'c', sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	host[100] = '.';
+	rbl_check_domain(c, host);
+	CHECK_EQ_U(st->names_rejected, 2);
+	rbl_check_free(c);
+	rbl_wait(r, 5000);
+	rbl_resolver_free(r);
+
+	/* a registered domain that leaves no room for the zone: 127 + 1 + 127 */
+	char zone[128];
+	memset(zone, 'z', 127);
+	zone[127] = '\0';
+	zone[60] = '.';
+	struct rbl_list longzone[] = {{zone, RBL_KIND_DOMAIN, 1}};
+	r = resolver(longzone, 1, 1, NULL);
+	if (!r) {
+		CHECK(r != NULL);
+		return;
+	}
+	st = rbl_resolver_stats(r);
+	memset(host, 'd', 127);
+	host[63] = '.';
+	host[127] = '\0';
+	c = rbl_check_new(r);
+	rbl_check_domain(c, host);
+	CHECK(rbl_check_done(c));
+	CHECK_EQ_U(st->queries, 0);
+	CHECK_EQ_U(st->names_rejected, 1);
+	host[125] = '\0'; /* 125 + 1 + 127 = 253: fits */
+	rbl_check_domain(c, host);
+	CHECK_EQ_U(st->queries, 1);
+	rbl_check_free(c);
+	rbl_wait(r, 5000);
+
+	struct rbl_list none[] = {L_BL};
+	struct rbl_resolver *r2 = resolver(none, 1, 1, NULL);
+	if (!r2) {
+		CHECK(r2 != NULL);
+		rbl_resolver_free(r);
+		return;
+	}
+	uint32_t seed = 12345, busy = 0;
+	static const char alphabet[] = "aZ0-._:[]\x80 .-.";
+	for (int i = 0; i < 20000; i++) {
+		struct rbl_check *g = rbl_check_new(r2);
+		seed = seed * 1103515245u + 12345u;
+		size_t len = (seed >> 16) % 300;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			host[k] = (seed >> 24) & 1 ? alphabet[(seed >> 16) % (sizeof alphabet - 1)]
+						   : (char)(seed >> 16);
+			if (!host[k])
+				host[k] = 'x';
+		}
+		host[len] = '\0';
+		rbl_check_domain(g, host);
+		busy += !rbl_check_done(g); /* no domain list: nothing in flight */
+		rbl_check_free(g);
+	}
+	CHECK_EQ_U(busy, 0);
+	CHECK_EQ_U(rbl_resolver_stats(r2)->queries, 0);
+	rbl_resolver_free(r2);
+	rbl_resolver_free(r);
+}
+
 static void test_weights(void)
 {
 	struct rbl_list lists[] = {L_BL, L_BL2, L_DBL};
@@ -677,6 +767,17 @@ static void test_caps(void)
 	CHECK_EQ_U(res.timeouts, 1); /* the skipped lookup failed open */
 	CHECK(res.listed);
 	rbl_check_free(c);
+	/* four addresses per check; a repeated one is not counted */
+	c = rbl_check_new(r);
+	ip4(c, "192.0.2.1");
+	ip4(c, "192.0.2.1");
+	ip4(c, "192.0.2.2");
+	ip4(c, "192.0.2.3");
+	ip4(c, "192.0.2.4");
+	CHECK_EQ_U(st->per_check_skipped, 1);
+	ip4(c, "192.0.2.5");
+	CHECK_EQ_U(st->per_check_skipped, 2);
+	rbl_check_free(c);
 	rbl_resolver_free(r);
 
 	/* hits beyond RBL_MAX_HITS are counted, and the list scores once */
@@ -762,9 +863,9 @@ static void test_config_errors(void)
 	CHECK(strstr(err, "zone") != NULL);
 }
 
-/* Lookups/s: n distinct addresses (NXDOMAIN from unbound) in batches of 500
- * checks, then the same n again from the cache. */
-static int bench(int n)
+/* Lookups/s: n distinct addresses (NXDOMAIN from unbound) in batches of
+ * checks waited for together, then the same n again from the cache. */
+static int bench(int n, int batch)
 {
 	struct rbl_list lists[] = {L_BL};
 	struct rbl_config cfg;
@@ -773,12 +874,14 @@ static int bench(int n)
 	struct rbl_resolver *r = resolver(lists, 1, 1, &cfg);
 	if (!r)
 		return 1;
-	enum { BATCH = 500 };
-	struct rbl_check *cs[BATCH];
+	enum { BATCH_MAX = 1000 };
+	struct rbl_check *cs[BATCH_MAX];
+	if (batch < 1 || batch > BATCH_MAX)
+		batch = 100;
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t t = mono_us();
-		for (int i = 0; i < n; i += BATCH) {
-			int k = n - i < BATCH ? n - i : BATCH;
+		for (int i = 0; i < n; i += batch) {
+			int k = n - i < batch ? n - i : batch;
 			for (int j = 0; j < k; j++) {
 				uint32_t v = htonl(0x0a000000u + (uint32_t)(i + j));
 				cs[j] = rbl_check_new(r);
@@ -808,8 +911,8 @@ int main(int argc, char **argv)
 		tl_failed++;
 		return tl_finish();
 	}
-	if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
-		int rc = bench(atoi(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "--bench") == 0) {
+		int rc = bench(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 100);
 		stop_unbound();
 		return rc;
 	}
@@ -817,6 +920,7 @@ int main(int argc, char **argv)
 	RUN(test_not_listed);
 	RUN(test_ipv6);
 	RUN(test_domains);
+	RUN(test_domain_limits);
 	RUN(test_weights);
 	RUN(test_cache_and_sharing);
 	RUN(test_ttl);
