@@ -40,6 +40,7 @@
 #define WAIT_MAX_FDS 64
 #define BUCKETS_MAX (1u << 22)
 #define RCVBUF_MAX (8u << 20)
+#define MAX_DOMAINS_CAP 4096u /* max_domains above this is taken as this */
 
 enum entry_state { E_PENDING, E_LISTED, E_CLEAN, E_ERROR };
 enum lookup_state { L_PENDING, L_LISTED, L_CLEAN, L_FAILED };
@@ -451,7 +452,7 @@ struct rbl_resolver *rbl_resolver_new(const struct rbl_config *c, char *err, siz
 	r->min_ttl = c->min_ttl;
 	r->max_ttl = c->max_ttl ? c->max_ttl : d.max_ttl;
 	r->max_pending = c->max_pending ? c->max_pending : d.max_pending;
-	r->max_domains = c->max_domains;
+	r->max_domains = c->max_domains < MAX_DOMAINS_CAP ? c->max_domains : MAX_DOMAINS_CAP;
 	if (r->nlists) {
 		r->zones = calloc(r->nlists, sizeof *r->zones);
 		r->kinds = calloc(r->nlists, sizeof *r->kinds);
