@@ -15,8 +15,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,8 +27,6 @@
 
 #define UNBOUND "/usr/sbin/unbound"
 #define SEC UINT64_C(1000000)
-
-extern char **environ;
 
 static char tmpdir[64];
 static char servers[64];
@@ -158,16 +156,22 @@ static bool start_unbound(void)
 			fprintf(stderr, "FAIL: no free port or cannot write %s from %s\n", conf, tmpl);
 			return false;
 		}
-		posix_spawn_file_actions_t fa;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		posix_spawn_file_actions_adddup2(&fa, 1, 2);
-		char *argv[] = {UNBOUND, "-d", "-c", conf, NULL};
-		int rc = posix_spawn(&unbound_pid, UNBOUND, &fa, NULL, argv, environ);
-		posix_spawn_file_actions_destroy(&fa);
-		if (rc != 0) {
-			fprintf(stderr, "FAIL: spawn %s: %s\n", UNBOUND, strerror(rc));
+		/* fork rather than posix_spawn for PR_SET_PDEATHSIG: unbound must
+		 * not outlive a test killed by a sanitizer or the meson timeout. */
+		pid_t parent = getpid();
+		unbound_pid = fork();
+		if (unbound_pid < 0) {
+			fprintf(stderr, "FAIL: fork: %s\n", strerror(errno));
 			return false;
+		}
+		if (unbound_pid == 0) {
+			int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent || fd < 0 ||
+			    dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+				_exit(127);
+			char *argv[] = {UNBOUND, "-d", "-c", conf, NULL};
+			execv(UNBOUND, argv);
+			_exit(127);
 		}
 		for (int i = 0; i < 200; i++) { /* up to 10 s */
 			int status;
