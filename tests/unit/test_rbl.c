@@ -675,6 +675,23 @@ static void test_timeout_fail_open(void)
 	CHECK_EQ_U(rbl_resolver_stats(r)->timeouts, 2);
 	rbl_resolver_free(r);
 	close(s);
+
+	/* nothing listening: the ICMP port unreachable fails open at once */
+	int port = free_port();
+	snprintf(srv, sizeof srv, "127.0.0.1:%d", port);
+	r = port > 0 ? resolver(lists, 1, 1, &cfg) : NULL;
+	if (!r) {
+		CHECK(r != NULL);
+		return;
+	}
+	t = mono_us();
+	check_one(r, "127.0.0.2", &res);
+	t = mono_us() - t;
+	CHECK(!res.listed);
+	CHECK_EQ_U(res.timeouts, 1);
+	CHECK_EQ_U(rbl_resolver_stats(r)->errors + rbl_resolver_stats(r)->timeouts, 1);
+	CHECK(t < 2 * SEC);
+	rbl_resolver_free(r);
 }
 
 static void test_error_answers(void)
