@@ -75,6 +75,8 @@ static const struct {
 	{"windows-874", "CP874"},
 };
 
+static size_t utf8_seq_len(const uint8_t *p, size_t n, bool *incomplete);
+
 static bool charset_name_char(unsigned char c)
 {
 	return isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == '+';
@@ -138,6 +140,8 @@ iconv_t charset_open(struct charset_cache *c, const char *declared, size_t len)
 	char name[CHARSET_NAME_MAX];
 	if (!charset_normalize(declared, len, name, sizeof(name)))
 		return CHARSET_NONE;
+	if (strcmp(name, "UTF-8") == 0)
+		return CHARSET_UTF8;
 	c->tick++;
 	struct charset_slot *victim = &c->slot[0];
 	for (size_t i = 0; i < CHARSET_CACHE_SLOTS; i++) {
@@ -166,6 +170,8 @@ static const char replacement_char[3] = {'\xEF', '\xBF', '\xBD'};
 size_t charset_convert(iconv_t cd, const uint8_t *in, size_t len, char *out, size_t cap,
 		       uint64_t *repl)
 {
+	if (cd == CHARSET_UTF8)
+		return utf8_sanitize(in, len, out, cap, repl);
 	char *ip = (char *)(uintptr_t)in, *op = out;
 	size_t il = len, ol = cap;
 	while (il) {
@@ -194,8 +200,38 @@ void charset_stream_start(struct charset_stream *s, iconv_t cd)
 {
 	s->cd = cd;
 	s->carry_len = 0;
-	if (cd != CHARSET_NONE)
+	if (cd != CHARSET_NONE && cd != CHARSET_UTF8)
 		iconv(cd, NULL, NULL, NULL, NULL);
+}
+
+/* stream_run for UTF-8: copies valid sequences, replaces invalid bytes, stops
+ * before a sequence that is valid so far but cut by the end of the input. */
+static size_t utf8_run(struct charset_stream *s, const uint8_t *in, size_t len,
+		       charset_emit_fn emit, void *ctx)
+{
+	size_t i = 0, start = 0;
+	while (i < len) {
+		if (in[i] < 0x80) {
+			i++;
+			continue;
+		}
+		bool incomplete;
+		size_t n = utf8_seq_len(in + i, len - i, &incomplete);
+		if (n) {
+			i += n;
+			continue;
+		}
+		if (i > start)
+			emit(ctx, in + start, i - start);
+		if (incomplete)
+			return i;
+		s->replacements++;
+		emit(ctx, (const uint8_t *)replacement_char, 3);
+		start = ++i;
+	}
+	if (i > start)
+		emit(ctx, in + start, i - start);
+	return len;
 }
 
 /* Converts until the input ends or an incomplete sequence remains; returns
@@ -203,6 +239,8 @@ void charset_stream_start(struct charset_stream *s, iconv_t cd)
 static size_t stream_run(struct charset_stream *s, const uint8_t *in, size_t len,
 			 charset_emit_fn emit, void *ctx)
 {
+	if (s->cd == CHARSET_UTF8)
+		return utf8_run(s, in, len, emit, ctx);
 	char obuf[4096];
 	char *ip = (char *)(uintptr_t)in;
 	size_t il = len;
@@ -276,6 +314,8 @@ void charset_stream_finish(struct charset_stream *s, charset_emit_fn emit, void 
 		emit(ctx, (const uint8_t *)replacement_char, 3);
 		s->carry_len = 0;
 	}
+	if (s->cd == CHARSET_UTF8)
+		return;
 	char obuf[64];
 	char *op = obuf;
 	size_t ol = sizeof(obuf);
@@ -287,14 +327,16 @@ void charset_stream_finish(struct charset_stream *s, charset_emit_fn emit, void 
 void charset_stream_reset(struct charset_stream *s)
 {
 	s->carry_len = 0;
-	if (s->cd != CHARSET_NONE)
+	if (s->cd != CHARSET_NONE && s->cd != CHARSET_UTF8)
 		iconv(s->cd, NULL, NULL, NULL, NULL);
 }
 
-/* Length of the valid UTF-8 sequence at p, 0 if invalid or incomplete. */
-static size_t utf8_seq_len(const uint8_t *p, size_t n)
+/* Length of the valid UTF-8 sequence at p; 0 if invalid, or if cut short by
+ * the end of the input (then *incomplete). */
+static size_t utf8_seq_len(const uint8_t *p, size_t n, bool *incomplete)
 {
 	uint8_t c = p[0];
+	*incomplete = false;
 	if (c < 0x80)
 		return 1;
 	size_t len;
@@ -316,11 +358,14 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 	} else {
 		return 0;
 	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n) {
+			*incomplete = true;
 			return 0;
+		}
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+			return 0;
+	}
 	return len;
 }
 
@@ -328,7 +373,8 @@ size_t utf8_sanitize(const uint8_t *in, size_t len, char *out, size_t cap, uint6
 {
 	size_t o = 0, i = 0;
 	while (i < len) {
-		size_t n = utf8_seq_len(in + i, len - i);
+		bool incomplete;
+		size_t n = utf8_seq_len(in + i, len - i, &incomplete);
 		if (n == 0) {
 			(*repl)++;
 			if (cap - o < 3)

@@ -14,6 +14,9 @@
 #define CHARSET_NAME_MAX 48
 #define CHARSET_CACHE_SLOTS 8
 #define CHARSET_NONE ((iconv_t)-1)
+/* UTF-8 is validated here, not by iconv: glibc's UTF-8 decoder lets lead
+ * bytes F5-F7 (code points past U+10FFFF) through. */
+#define CHARSET_UTF8 ((iconv_t)-2)
 
 /* Writes the iconv name for a declared charset into buf (NUL-terminated);
  * false when the name is empty, too long or has characters no charset name
@@ -36,7 +39,8 @@ struct charset_cache {
 void charset_cache_init(struct charset_cache *c);
 void charset_cache_fini(struct charset_cache *c);
 /* A descriptor converting the declared charset to UTF-8, in its initial
- * shift state; CHARSET_NONE if the charset is unknown.  Valid until the next
+ * shift state; CHARSET_UTF8 for UTF-8 itself, CHARSET_NONE if the charset is
+ * unknown.  Valid until the next
  * charset_open on the same cache. */
 iconv_t charset_open(struct charset_cache *c, const char *declared, size_t len);
 

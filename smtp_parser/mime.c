@@ -476,15 +476,22 @@ static size_t parse_params(struct mime_parser *m, const char *s, size_t n, char 
 			   size_t main_cap, struct param *pr)
 {
 	size_t i = skip_cfws(s, 0, n), np = 0, sp = 0, mv = 0;
+	bool bad_main = false;
 	for (; i < n && s[i] != ';'; i++) {
 		if (s[i] == '(' || is_wsp((uint8_t)s[i])) {
 			i = skip_cfws(s, i, n) - 1;
 			continue;
 		}
-		if (mv + 1 < main_cap)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126)
+			bad_main = true;
+		else if (mv + 1 < main_cap)
 			main_val[mv++] = (char)tolower((unsigned char)s[i]);
 	}
 	main_val[mv] = 0;
+	if (bad_main) { /* only tokens are reported; raw bytes there are hostile */
+		anomaly(m, MIME_ANOM_BAD_PARAMETER);
+		main_val[0] = 0;
+	}
 	while (i < n) {
 		i = skip_cfws(s, i + 1, n); /* past ';' */
 		if (i >= n)
@@ -700,11 +707,15 @@ static bool param_value(struct mime_parser *m, const struct param *pr, size_t np
 	return true;
 }
 
+/* Lower-case copy; bytes outside printable ASCII become '?', which no
+ * charset name has, so such a charset is unknown rather than reported raw. */
 static void lower_copy(char *dst, size_t cap, const char *src)
 {
 	size_t i = 0;
-	for (; src[i] && i + 1 < cap; i++)
-		dst[i] = (char)tolower((unsigned char)src[i]);
+	for (; src[i] && i + 1 < cap; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c < 32 || c > 126 ? '?' : (char)tolower(c);
+	}
 	dst[i] = 0;
 }
 

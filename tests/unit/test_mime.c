@@ -536,6 +536,12 @@ static void test_encoded_words(void)
 	mime_decode_header_words("a\xFF" "b", 3, out, sizeof(out), &an);
 	CHECK_STR(out, "a\xEF\xBF\xBD" "b");
 	CHECK(an & MIME_ANOM_BAD_CHARSET_DATA);
+	/* lead bytes past U+10FFFF inside a UTF-8 word (glibc's iconv lets them through) */
+	an = 0;
+	s = "=?utf-8?q?a=F5=BC=90=91b?=";
+	mime_decode_header_words(s, strlen(s), out, sizeof(out), &an);
+	CHECK_STR(out, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+	CHECK(an & MIME_ANOM_BAD_CHARSET_DATA);
 	/* truncation at cap keeps the result NUL-terminated */
 	n = mime_decode_header_words("abcdefgh", 8, out, 4, &an);
 	CHECK_EQ_U(n, 3);
@@ -616,6 +622,12 @@ static void test_unknown_charset(void)
 	CHECK_STR(r.parts[0].data, "ok\xEF\xBF\xBD(\xEF\xBF\xBD");
 	CHECK_EQ_U(r.st.charset_replacements, 2);
 	CHECK_EQ_U(r.st.anomalies, MIME_ANOM_BAD_CHARSET_DATA);
+	rec_free(&r);
+	/* raw bytes in the type or charset are never reported */
+	parse(&r, "Content-Type: multi\x97part/mixed; charset=\"ut\xE9f-8\"\r\n\r\nx", 0);
+	CHECK_STR(r.parts[0].ct, "text/plain");
+	CHECK_STR(r.parts[0].cs, "ut?f-8");
+	CHECK_EQ_U(r.st.anomalies, MIME_ANOM_BAD_PARAMETER | MIME_ANOM_UNKNOWN_CHARSET);
 	rec_free(&r);
 	/* unknown transfer encoding: raw */
 	parse(&r, "Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\n", 0);

@@ -1,0 +1,183 @@
+/* libFuzzer target for the streaming MIME decoder.
+ *
+ * Input: byte 0 = flags (bit 0: tiny limits, bit 1: a gap), bytes 1-3 =
+ * chunk pattern (chunk k is 1 + pattern[k % 3] % 64 bytes; gap offset from
+ * byte 1), the rest is the message.  The message is parsed twice, whole and
+ * in chunks, with the gap (if any) at the same offset: both runs must give
+ * the same callback digest (part_data hashed as one stream per part) and the
+ * same stats.  Also checked: begin/data/end order, part size = sum of data,
+ * header values and filenames are valid UTF-8, mime_decode_header_words
+ * stays in its buffer and returns valid UTF-8. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_parser/mime.h"
+
+struct fz {
+	uint64_t h;
+	uint32_t next_index;
+	bool open;
+	uint64_t data;
+};
+
+static void fz_fail(void)
+{
+	abort();
+}
+
+static void mix(struct fz *f, const void *d, size_t n)
+{
+	const uint8_t *p = d;
+	for (size_t i = 0; i < n; i++)
+		f->h = (f->h ^ p[i]) * 0x100000001b3ULL;
+}
+
+static void mix_str(struct fz *f, const char *s)
+{
+	if (!s)
+		fz_fail();
+	mix(f, s, strlen(s) + 1);
+}
+
+static bool valid_utf8(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	while (*p) {
+		uint8_t c = *p;
+		size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+					  : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		if (!n)
+			return false;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+static void on_header(void *ctx, uint32_t depth, const char *name, const char *value)
+{
+	struct fz *f = ctx;
+	if (f->open || !valid_utf8(value))
+		fz_fail();
+	mix(f, "H", 1);
+	mix(f, &depth, sizeof(depth));
+	mix_str(f, name);
+	mix_str(f, value);
+}
+
+static void on_begin(void *ctx, const struct mime_part *p)
+{
+	struct fz *f = ctx;
+	if (f->open || p->index != f->next_index)
+		fz_fail();
+	if (!valid_utf8(p->filename) || (p->filename[0] && !p->is_attachment) ||
+	    (!p->is_text && !p->is_attachment))
+		fz_fail();
+	f->open = true;
+	f->data = 0;
+	mix(f, "B", 1);
+	mix(f, &p->index, sizeof(p->index));
+	mix(f, &p->depth, sizeof(p->depth));
+	mix_str(f, p->content_type);
+	mix_str(f, p->charset);
+	mix_str(f, p->encoding);
+	mix_str(f, p->disposition);
+	mix_str(f, p->filename);
+	mix(f, &p->is_text, 1);
+	mix(f, &p->is_attachment, 1);
+}
+
+static void on_data(void *ctx, const struct mime_part *p, const uint8_t *d, size_t n)
+{
+	struct fz *f = ctx;
+	if (!f->open || p->index != f->next_index || n == 0)
+		fz_fail();
+	f->data += n;
+	mix(f, d, n);
+}
+
+static void on_end(void *ctx, const struct mime_part *p, uint64_t size)
+{
+	struct fz *f = ctx;
+	if (!f->open || p->index != f->next_index || size != f->data)
+		fz_fail();
+	f->open = false;
+	f->next_index++;
+	mix(f, "E", 1);
+	mix(f, &size, sizeof(size));
+}
+
+static const struct mime_callbacks cb = {on_header, on_begin, on_data, on_end};
+
+static void run(const struct mime_limits *lim, const uint8_t *d, size_t n, const uint8_t *pat,
+		size_t gap_at, struct fz *f, struct mime_stats *st)
+{
+	memset(f, 0, sizeof(*f));
+	f->h = 0xcbf29ce484222325ULL;
+	struct mime_parser *m = mime_parser_new(lim, &cb, f);
+	if (!m)
+		return;
+	size_t off = 0;
+	unsigned k = 0;
+	while (off < n) {
+		size_t c = pat ? 1 + pat[k++ % 3] % 64 : n - off;
+		if (off < gap_at && off + c > gap_at)
+			c = gap_at - off;
+		if (c > n - off)
+			c = n - off;
+		mime_feed(m, d + off, c);
+		off += c;
+		if (off == gap_at)
+			mime_gap(m, 10);
+	}
+	size_t mem = mime_parser_memory(m);
+	if (mem < 1024 || mem > (size_t)16 << 20)
+		fz_fail();
+	mime_close(m);
+	if (f->open || mime_parser_stats(m)->parts != f->next_index)
+		fz_fail();
+	*st = *mime_parser_stats(m);
+	mime_parser_free(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 4)
+		return 0;
+	uint8_t flags = data[0];
+	const uint8_t *pat = data + 1;
+	const uint8_t *msg = data + 4;
+	size_t n = size - 4;
+	struct mime_limits lim;
+	mime_limits_default(&lim);
+	if (flags & 1) {
+		lim.max_depth = 3;
+		lim.max_header_line = 40;
+		lim.max_headers = 4;
+		lim.max_parts = 3;
+		lim.max_boundary = 8;
+	}
+	size_t gap_at = (flags & 2) && n ? (pat[0] * 7u) % n : SIZE_MAX;
+
+	struct fz whole, chunked;
+	struct mime_stats st_whole, st_chunked;
+	memset(&st_whole, 0, sizeof(st_whole));
+	memset(&st_chunked, 0, sizeof(st_chunked));
+	run(&lim, msg, n, NULL, gap_at, &whole, &st_whole);
+	run(&lim, msg, n, pat, gap_at, &chunked, &st_chunked);
+	if (whole.h != chunked.h || memcmp(&st_whole, &st_chunked, sizeof(st_whole)) != 0)
+		fz_fail();
+
+	char out[64];
+	uint32_t an = 0;
+	size_t cap = flags & 4 ? 8 : sizeof(out);
+	size_t len = mime_decode_header_words((const char *)msg, n, out, cap, &an);
+	if (len >= cap || out[len] != 0 || strlen(out) > len || !valid_utf8(out))
+		fz_fail();
+	return 0;
+}
