@@ -618,7 +618,10 @@ enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t 
 	enum decode_status st = decoder_decode(pl->decoder, link, frame, caplen, wire_len, ts_us, &pkt);
 	if (st == DECODE_TCP)
 		flow_table_process(pl->flows, &pkt, NULL);
-	if (++pl->dns_poll_countdown >= DNS_POLL_PACKETS) {
+	/* Replay reads DNS answers only where it waits for them (commit points,
+	 * the end), so whether an answer was "already there" never depends on
+	 * how fast the server was: the output stays deterministic. */
+	if (!pl->cfg.wait_for_lookups && ++pl->dns_poll_countdown >= DNS_POLL_PACKETS) {
 		pl->dns_poll_countdown = 0;
 		dns_service(pl, 0);
 	}
@@ -792,6 +795,11 @@ void pipeline_finish(struct pipeline *pl)
 		return;
 	pl->finished = true;
 	flow_table_flush(pl->flows);
+	/* Answers to lookups of transactions that never decided still count in
+	 * the rbl counters: let them arrive before the counters are written. */
+	struct rbl_resolver *r = pl->cfg.scanner ? mail_scanner_resolver(pl->cfg.scanner) : NULL;
+	if (r && pl->cfg.wait_for_lookups)
+		rbl_wait(r, pl->cfg.lookup_wait_ms);
 	emit_stats(pl);
 }
 

@@ -170,7 +170,9 @@ static void apply_config(struct pipeline_config *cfg, const struct postern_confi
 	if (pc->store_enabled)
 		cfg->store_retention_us = pc->store.retention_us;
 	cfg->wait_for_lookups = true;
-	cfg->lookup_wait_ms = pc->rbl.timeout_ms * (pc->rbl.tries ? pc->rbl.tries : 1) + 500;
+	/* c-ares doubles the timeout on each try: 1 + 2 + 4 ... times timeout_ms. */
+	uint32_t tries = pc->rbl.tries ? pc->rbl.tries : 1;
+	cfg->lookup_wait_ms = pc->rbl.timeout_ms * ((1u << (tries < 8 ? tries : 8)) - 1) + 500;
 }
 
 /* The first pass looks for --config only: the file sets defaults that the
