@@ -239,6 +239,7 @@ static void flush_run(struct word_ctx *w, struct out_buf *o)
 struct encoded_word {
 	const char *charset, *text;
 	size_t cslen, tlen, total;
+	size_t open_until; /* on failure: the text ran to here without "?=" */
 	char enc;
 };
 
@@ -247,7 +248,10 @@ static bool parse_word(const char *p, size_t n, struct encoded_word *e)
 {
 	size_t j = 2;
 	e->charset = p + 2;
+	e->open_until = 0;
 	while (j < n && p[j] != '?') {
+		if (j > CHARSET_NAME_MAX + 2)
+			return false;
 		unsigned char c = (unsigned char)p[j];
 		if (!(isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == '+' ||
 		      c == '*'))
@@ -263,12 +267,16 @@ static bool parse_word(const char *p, size_t n, struct encoded_word *e)
 	j += 3;
 	e->text = p + j;
 	while (j + 1 < n && !(p[j] == '?' && p[j + 1] == '=')) {
-		if (is_wsp((uint8_t)p[j]) || p[j] == '\r' || p[j] == '\n')
+		if (is_wsp((uint8_t)p[j]) || p[j] == '\r' || p[j] == '\n') {
+			e->open_until = j;
 			return false;
+		}
 		j++;
 	}
-	if (j + 1 >= n)
+	if (j + 1 >= n) {
+		e->open_until = n;
 		return false;
+	}
 	e->tlen = (size_t)(p + j - e->text);
 	e->total = j + 2;
 	/* RFC 2231 language suffix: charset*lang */
@@ -350,6 +358,7 @@ static size_t decode_words(struct word_ctx *w, const char *in, size_t len, char 
 		return 0;
 	struct out_buf o = {out, cap - 1, 0};
 	size_t i = 0, lit = 0;
+	size_t no_close_before = 0; /* "=?" starts before this can't find "?=" */
 	bool prev_word = false;
 	w->run_len = 0;
 	while (i < len) {
@@ -360,7 +369,11 @@ static size_t decode_words(struct word_ctx *w, const char *in, size_t len, char 
 			i++;
 			continue;
 		}
-		if (!parse_word(in + i, len - i, &e)) {
+		/* Every start inside a text that already ran out without "?=" would
+		 * scan the same bytes again: quadratic on hostile input. */
+		if (i < no_close_before || !parse_word(in + i, len - i, &e)) {
+			if (i >= no_close_before && e.open_until)
+				no_close_before = i + e.open_until;
 			w->anomalies |= MIME_ANOM_BAD_ENCODED_WORD;
 			prev_word = false;
 			i += 2;
