@@ -332,6 +332,11 @@ static void on_pattern(struct inspection *in, const struct pat *p, uint64_t from
 	    (!in->cur_header || strcmp(in->cur_header, r->header_name) != 0))
 		return;
 	uint64_t start = p->som ? from : (to >= p->len ? to - p->len : 0);
+	bool have_start = true;
+	if (start > to) { /* HS_OFFSET_PAST_HORIZON: started over 64 KiB back */
+		start = to;
+		have_start = false;
+	}
 	struct rstate *st = state_get(in, p->rule);
 	if (!st)
 		return;
@@ -350,7 +355,7 @@ static void on_pattern(struct inspection *in, const struct pat *p, uint64_t from
 	st->last_ctx = in->cur_ctx;
 	st->last_to = to;
 	count_add(st);
-	record_first(in, st, to, NULL, start, true);
+	record_first(in, st, to, NULL, start, have_start);
 }
 
 static bool set_insert(struct inspection *in, struct rstate *st, uint64_t key)

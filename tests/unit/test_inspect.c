@@ -436,6 +436,31 @@ static void test_excerpts(void)
 		}
 		inspection_free(in);
 	}
+	/* a match that starts beyond Hyperscan's 64 KiB start-of-match horizon
+	 * still counts, with the excerpt cut to the window */
+	size_t big_len = 70000;
+	char *big = malloc(big_len + 1);
+	CHECK(big != NULL);
+	if (big) {
+		memset(big, 'x', big_len);
+		memcpy(big, "start", 5);
+		memcpy(big + big_len - 3, "end", 3);
+		big[big_len] = '\0';
+		size_t sizes[2] = {1000, 0};
+		struct inspection *bin = start(RULE_DIR_INBOUND, NULL, NULL);
+		feed(bin, SCOPE_BODY, 0, big, big_len, sizes);
+		const struct rule_hit *bh;
+		size_t bn = inspection_hits(bin, &bh);
+		CHECK_EQ_U(bn, 1);
+		if (bn == 1) {
+			CHECK_EQ_U(bh[0].count, 1);
+			CHECK_EQ_U(bh[0].offset, big_len);
+			CHECK_EQ_U(strlen(bh[0].excerpt), INSPECT_EXCERPT_MAX - 1);
+			CHECK(strcmp(bh[0].excerpt + INSPECT_EXCERPT_MAX - 4, "end") == 0);
+		}
+		inspection_free(bin);
+		free(big);
+	}
 	const struct rule_hit *h;
 	struct inspection *in;
 	size_t n = field_hits(RULE_DIR_INBOUND, SCOPE_SUBJECT, NULL, "xa\x01" "b", &h, &in);
