@@ -1386,7 +1386,8 @@ static void process_header_line(struct mime_parser *m, bool had_lf)
 	m->ent.lines++;
 	uint32_t idx;
 	bool close;
-	if (m->nmultipart && match_boundary(m, l, n, &idx, &close)) {
+	/* Same length rule as in bodies: a long line cut to fit is no boundary. */
+	if (m->nmultipart && m->llen <= m->cand_cap && match_boundary(m, l, n, &idx, &close)) {
 		on_boundary(m, idx, close);
 		return;
 	}

@@ -704,6 +704,17 @@ static void test_boundary_prefix_trick(void)
 	CHECK_STR(r.parts[2].data, "MZ\r\n--foo_barX");
 	CHECK_EQ_U(r.st.anomalies, MIME_ANOM_UNTERMINATED);
 	rec_free(&r);
+	/* a header line cut at the line cap must not become a boundary by
+	 * losing its tail: "--zz" + 400 blanks + "x" */
+	char *msg2 = malloc(600);
+	size_t n = (size_t)sprintf(msg2, "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n--zz");
+	memset(msg2 + n, ' ', 400);
+	strcpy(msg2 + n + 400, "x\r\n\r\nbody\r\n--zz--\r\n");
+	parse(&r, msg2, 0);
+	CHECK_EQ_U(r.nparts, 1);
+	CHECK(r.parts[0].len > 400 && strstr(r.parts[0].data, "body") != NULL);
+	rec_free(&r);
+	free(msg2);
 }
 
 static void test_headers_only_and_lf(void)
