@@ -1516,7 +1516,8 @@ struct mime_parser *mime_parser_new(const struct mime_limits *limits,
 	m->ctx = ctx;
 	uint32_t hl = m->lim.max_header_line;
 	m->cand_cap = 2 + m->lim.max_boundary + 2 + WS_ALLOW;
-	m->lcap = hl > m->cand_cap ? hl : m->cand_cap;
+	/* + 1: a header line cut at lcap is longer than any boundary line */
+	m->lcap = (hl > m->cand_cap ? hl : m->cand_cap) + 1;
 	/* Decoded values grow: 1 byte of Latin-1 or one invalid byte is 2-3 of UTF-8. */
 	m->value_cap = (size_t)hl * 3 + 4;
 	m->lbuf = malloc(m->lcap + 1);
