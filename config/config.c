@@ -1266,10 +1266,12 @@ static void prescan(struct ld *l, const char *t, size_t len)
 				v = v * (hex ? 16 : 10) + c;
 				big = v > INT32_MAX;
 			}
-			if (big)
-				add_error(l, line, "%.*s does not fit in a plain integer: write it as a string "
-					  "(\"%.*s\") or use a K/M/G suffix", (int)(n > 40 ? 40 : n), t + start,
-					  (int)(n > 40 ? 40 : n), t + start);
+			if (big) {
+				int shown = (int)(n > 40 ? 40 : n);
+				add_error(l, line, "%.*s does not fit in a plain integer (libconfig would "
+					  "truncate it): write it as a string (\"%.*s\") or with an L "
+					  "suffix (%.*sL)", shown, t + start, shown, t + start, shown, t + start);
+			}
 		} else {
 			i++;
 		}

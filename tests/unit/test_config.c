@@ -343,6 +343,8 @@ static void test_errors(void)
 	CHECK_ERR("limits = {\n max_message = 5000000000; };", 2,
 		  "5000000000 does not fit in a plain integer");
 	CHECK_ERR("limits = { max_message = 0x100000000; };", 1, "0x100000000 does not fit");
+	CHECK_ERR("limits = { max_message = 2147483648; };", 1,
+		  "write it as a string (\"2147483648\") or with an L suffix (2147483648L)");
 	CHECK_ERR("fail_closed = true;\n  @include \"/etc/passwd\"\n", 2, "@include is not supported");
 	CHECK_ERR("# \"5000000000\" in a comment is fine\nfail_closed = 1;", 2,
 		  "expected true or false, got an integer");
