@@ -14,11 +14,16 @@
 
 #include "smtp_parser/mime.h"
 
+#define TEXT_KEEP 65536
+
 struct fz {
 	uint64_t h;
 	uint32_t next_index;
 	bool open;
 	uint64_t data;
+	struct mime_parser *m;
+	uint8_t text[TEXT_KEEP]; /* start of the open text part */
+	size_t text_len;
 };
 
 static void fz_fail(void)
@@ -40,21 +45,43 @@ static void mix_str(struct fz *f, const char *s)
 	mix(f, s, strlen(s) + 1);
 }
 
-static bool valid_utf8(const char *s)
+/* Strict: no overlongs, surrogates or code points past U+10FFFF. */
+static bool valid_utf8_n(const uint8_t *p, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	while (*p) {
-		uint8_t c = *p;
-		size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-					  : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-		if (!n)
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t len = 1;
+		uint8_t lo = 0x80, hi = 0xBF;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			lo = c == 0xE0 ? 0xA0 : 0x80;
+			hi = c == 0xED ? 0x9F : 0xBF;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			lo = c == 0xF0 ? 0x90 : 0x80;
+			hi = c == 0xF4 ? 0x8F : 0xBF;
+		} else {
 			return false;
-		for (size_t i = 1; i < n; i++)
-			if ((p[i] & 0xC0) != 0x80)
+		}
+		if (i + len > n || p[i + 1] < lo || p[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k < len; k++)
+			if ((p[i + k] & 0xC0) != 0x80)
 				return false;
-		p += n;
+		i += len;
 	}
 	return true;
+}
+
+static bool valid_utf8(const char *s)
+{
+	return valid_utf8_n((const uint8_t *)s, strlen(s));
 }
 
 static void on_header(void *ctx, uint32_t depth, const char *name, const char *value)
@@ -78,6 +105,7 @@ static void on_begin(void *ctx, const struct mime_part *p)
 		fz_fail();
 	f->open = true;
 	f->data = 0;
+	f->text_len = 0;
 	mix(f, "B", 1);
 	mix(f, &p->index, sizeof(p->index));
 	mix(f, &p->depth, sizeof(p->depth));
@@ -97,12 +125,22 @@ static void on_data(void *ctx, const struct mime_part *p, const uint8_t *d, size
 		fz_fail();
 	f->data += n;
 	mix(f, d, n);
+	if (p->is_text && f->data <= TEXT_KEEP) {
+		memcpy(f->text + f->text_len, d, n);
+		f->text_len += n;
+	}
 }
 
 static void on_end(void *ctx, const struct mime_part *p, uint64_t size)
 {
 	struct fz *f = ctx;
 	if (!f->open || p->index != f->next_index || size != f->data)
+		fz_fail();
+	/* converted text is valid UTF-8 (unless kept raw for an unknown charset
+	 * or cut at TEXT_KEEP) */
+	if (p->is_text && f->data <= TEXT_KEEP &&
+	    !(mime_parser_stats(f->m)->anomalies & MIME_ANOM_UNKNOWN_CHARSET) &&
+	    !valid_utf8_n(f->text, f->text_len))
 		fz_fail();
 	f->open = false;
 	f->next_index++;
@@ -120,6 +158,7 @@ static void run(const struct mime_limits *lim, const uint8_t *d, size_t n, const
 	struct mime_parser *m = mime_parser_new(lim, &cb, f);
 	if (!m)
 		return;
+	f->m = m;
 	size_t off = 0;
 	unsigned k = 0;
 	while (off < n) {
@@ -164,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t gap_at = (flags & 2) && n ? (pat[0] * 7u) % n : SIZE_MAX;
 
-	struct fz whole, chunked;
+	static struct fz whole, chunked;
 	struct mime_stats st_whole, st_chunked;
 	memset(&st_whole, 0, sizeof(st_whole));
 	memset(&st_chunked, 0, sizeof(st_chunked));
