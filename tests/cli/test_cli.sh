@@ -7,6 +7,7 @@
 # Each check prints "ok" or "FAIL"; the last line is "N passed, N failed".
 set -u -o pipefail
 POSTERN=$1
+case $POSTERN in /*) ;; *) POSTERN=$PWD/$POSTERN ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 CONTENT=$HERE/../pcaps/content
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pst-cli.XXXXXX")

@@ -8,6 +8,7 @@
 set -u -o pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERN=$1
+case $POSTERN in /*) ;; *) POSTERN=$PWD/$POSTERN ;; esac
 UPDATE=0
 [ "${2:-}" = --update ] && UPDATE=1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pst-rbl.XXXXXX")
