@@ -94,7 +94,8 @@ struct mime_parser {
 	uint8_t pend_eol;    /* held line end: 0, 1 (LF) or 2 (CRLF) */
 	bool discard_line;   /* HEADERS: the rest of this line follows a gap */
 	bool trunc_cr;       /* HEADERS: the last byte cut off the line was a CR */
-	bool skip_preamble;  /* SKIP is a preamble (text there is flagged) */
+	bool skip_preamble;  /* SKIP is a preamble (much text there is flagged) */
+	uint32_t preamble_text; /* non-blank bytes of the current preamble */
 	uint8_t *replay;     /* a body line found inside a header, fed again */
 	uint32_t replay_len;
 
@@ -178,6 +179,21 @@ static int hex_value(uint8_t c)
 		return c - 'a' + 10;
 	return -1;
 }
+
+/* Non-blank preamble bytes that are still a mailer's notice, not hidden text. */
+#define PREAMBLE_NOTICE_MAX 256
+
+/* Base64 alphabet value + 1; 0 = not in the alphabet (fast path table). */
+static const uint8_t b64_plus1[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8, ['I'] =
+	9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] =
+	17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] =
+	25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] =
+	33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] =
+	41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] =
+	49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] =
+	57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64
+};
 
 static int b64_value(uint8_t c)
 {
@@ -887,6 +903,7 @@ static void enter_skip(struct mime_parser *m, bool preamble)
 {
 	m->mode = M_SKIP;
 	m->skip_preamble = preamble;
+	m->preamble_text = 0;
 	reset_lines(m);
 }
 
@@ -959,6 +976,29 @@ static void base64_input(struct mime_parser *m, const uint8_t *d, size_t n)
 	uint8_t out[3072];
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* Fast path: whole quanta of four alphabet characters, which is
+		 * all of a base64 line but its line break.  Anything else (line
+		 * ends, padding, bad characters, a quantum split across chunks)
+		 * takes the careful byte-by-byte path below. */
+		if (m->b64_n == 0 && !m->b64_pad) {
+			while (i + 4 <= n && o <= sizeof(out) - 3) {
+				unsigned a = b64_plus1[d[i]], b = b64_plus1[d[i + 1]];
+				unsigned c2 = b64_plus1[d[i + 2]], e = b64_plus1[d[i + 3]];
+				if (!a || !b || !c2 || !e)
+					break;
+				uint32_t v = (a - 1) << 18 | (b - 1) << 12 | (c2 - 1) << 6 | (e - 1);
+				out[o++] = (uint8_t)(v >> 16);
+				out[o++] = (uint8_t)(v >> 8);
+				out[o++] = (uint8_t)v;
+				i += 4;
+			}
+			if (o > sizeof(out) - 3) {
+				conv_input(m, out, o);
+				o = 0;
+			}
+			if (i >= n)
+				break;
+		}
 		uint8_t c = d[i];
 		int v = b64_value(c);
 		if (v >= 0) {
@@ -1292,12 +1332,14 @@ static void content(struct mime_parser *m, const uint8_t *d, size_t n)
 	if (m->mode == M_BODY) {
 		leaf_input(m, d, n);
 	} else if (m->skip_preamble && !(m->st.anomalies & MIME_ANOM_PREAMBLE_DATA)) {
-		for (size_t i = 0; i < n; i++) {
-			if (!is_wsp(d[i]) && d[i] != '\r' && d[i] != '\n') {
-				anomaly(m, MIME_ANOM_PREAMBLE_DATA);
-				break;
-			}
-		}
+		/* Mailers put a one-line notice ("This is a multi-part message in
+		 * MIME format.") here; only more text than such a notice, which
+		 * readers never show and the parts do not contain, is flagged. */
+		for (size_t i = 0; i < n; i++)
+			if (!is_wsp(d[i]) && d[i] != '\r' && d[i] != '\n')
+				m->preamble_text++;
+		if (m->preamble_text > PREAMBLE_NOTICE_MAX)
+			anomaly(m, MIME_ANOM_PREAMBLE_DATA);
 	}
 }
 

@@ -43,7 +43,7 @@ enum mime_anomaly {
 	MIME_ANOM_UNKNOWN_ENCODING = 1u << 11,/* unknown Content-Transfer-Encoding: raw */
 	MIME_ANOM_BAD_HEADER = 1u << 12,      /* header line without a colon, NUL, ... */
 	MIME_ANOM_BAD_PARAMETER = 1u << 13,   /* malformed Content-Type/Disposition params */
-	MIME_ANOM_PREAMBLE_DATA = 1u << 14,   /* non-blank text before the first boundary */
+	MIME_ANOM_PREAMBLE_DATA = 1u << 14,   /* more than a notice's worth of text (256 non-blank bytes) before the first boundary */
 	MIME_ANOM_GAP = 1u << 15,             /* mime_gap: bytes of the message are missing */
 };
 #define MIME_ANOM_COUNT 16
