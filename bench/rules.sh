@@ -46,7 +46,7 @@ mkdir -p "$WORK/eml"
 replay_best() {
 	local conf=$1 best="" t load
 	for ((i = 1; i <= RUNS; i++)); do
-		"$POSTERN" replay --stats ${conf:+--config "$conf"} --output /dev/null "$CAP" 2>"$WORK/stats.err"
+		"$POSTERN" replay --stats --no-store ${conf:+--config "$conf"} --output /dev/null "$CAP" 2>"$WORK/stats.err"
 		t=$(sed -n 's/.*packets \([0-9.]*\) s.*/\1/p' "$WORK/stats.err")
 		load=$(sed -n 's/^policy load \([0-9.]*\) s.*/\1/p' "$WORK/stats.err")
 		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$t; fi
@@ -54,7 +54,7 @@ replay_best() {
 	echo "$best $load"
 }
 
-printf 'internal_networks = ["10.0.0.0/8"];\n' >"$WORK/none.conf"
+printf 'internal_networks = ["10.0.0.0/8"];\nstore = { enabled = false; };\n' >"$WORK/none.conf"
 
 T_NOINSPECT=$(for ((i = 1; i <= RUNS; i++)); do "$POSTERN" replay --stats --no-inspect --output /dev/null "$CAP" 2>&1 | sed -n 's/.*packets \([0-9.]*\) s.*/\1/p'; done | sort -g | head -1)
 read -r T_NORULES _ < <(replay_best "$WORK/none.conf")
@@ -63,7 +63,7 @@ log "no inspection ${T_NOINSPECT}s, inspection without rules ${T_NORULES}s"
 ROWS=""
 for K in $KEYWORDS; do
 	"$BASE" --keywords "$K" --regexes "$REGEXES" --write-rules "$WORK/r$K.rules"
-	printf 'internal_networks = ["10.0.0.0/8"];\nrules = ["%s"];\n' "$WORK/r$K.rules" >"$WORK/r$K.conf"
+	printf 'internal_networks = ["10.0.0.0/8"];\nstore = { enabled = false; };\nrules = ["%s"];\n' "$WORK/r$K.rules" >"$WORK/r$K.conf"
 	read -r T LOAD < <(replay_best "$WORK/r$K.conf")
 	"$POSTERN" replay --config "$WORK/r$K.conf" --output "$WORK/ev$K.jsonl" "$CAP" 2>/dev/null
 	ALERTED=$(grep -c '"id":"r' "$WORK/ev$K.jsonl" || true)
@@ -78,7 +78,7 @@ for K in $KEYWORDS; do
 done
 
 # ClamAV: the same capture with the test signature directory, no rules.
-printf 'internal_networks = ["10.0.0.0/8"];\nattachments = { clamav_db_dir = "%s"; };\n' \
+printf 'internal_networks = ["10.0.0.0/8"];\nstore = { enabled = false; };\nattachments = { clamav_db_dir = "%s"; };\n' \
 	"$SRC/tests/data/clamav" >"$WORK/av.conf"
 read -r T_AV _ < <(replay_best "$WORK/av.conf")
 "$POSTERN" replay --config "$WORK/av.conf" --output "$WORK/av.jsonl" "$CAP" 2>/dev/null

@@ -18,8 +18,9 @@
 /* Expiry runs at most once per second of packet time. */
 #define EXPIRE_INTERVAL_US 1000000u
 /* Transactions of one session open at once: a pipelining client may start
- * N+1 before N's final reply, rarely more. */
-#define TX_SLOTS 4
+ * N+1 before N's final reply.  The SMTP parser keeps at most 4 open (it ends
+ * the oldest first), so 8 never fills; tx_slots_full would show it. */
+#define TX_SLOTS 8
 /* DNS sockets are polled (without waiting) every this many packets while
  * lookups are out. */
 #define DNS_POLL_PACKETS 64

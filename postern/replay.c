@@ -35,7 +35,9 @@ static const char replay_usage[] =
 	"                             Without it: no rules, default attachment checks,\n"
 	"                             every address external, no DNS, no store\n"
 	"      --db DIR               write verdict records to the LMDB store DIR\n"
-	"                             (overrides the config's store path)\n"
+	"                             (overrides the config's store path); with a\n"
+	"                             config whose store is enabled, records go there\n"
+	"      --no-store             write no verdict records, whatever the config says\n"
 	"      --no-inspect           reconstruct only: no content inspection, no verdicts\n"
 	"  -o, --output FILE          write events to FILE instead of standard output\n"
 	"  -x, --extract-messages DIR write each reconstructed message to\n"
@@ -69,12 +71,14 @@ enum {
 	OPT_STATS,
 	OPT_DB,
 	OPT_NO_INSPECT,
+	OPT_NO_STORE,
 };
 
 static const struct option replay_options[] = {
 	{"config", required_argument, NULL, 'c'},
 	{"db", required_argument, NULL, OPT_DB},
 	{"no-inspect", no_argument, NULL, OPT_NO_INSPECT},
+	{"no-store", no_argument, NULL, OPT_NO_STORE},
 	{"output", required_argument, NULL, 'o'},
 	{"extract-messages", required_argument, NULL, 'x'},
 	{"smtp-ports", required_argument, NULL, OPT_SMTP_PORTS},
@@ -212,7 +216,7 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 {
 	struct pipeline_config cfg = *cfgp;
 	const char *output = NULL, *db = NULL;
-	bool print_stats = false, inspect = true;
+	bool print_stats = false, inspect = true, use_store = true;
 	uint64_t v;
 	int c;
 
@@ -226,6 +230,9 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 			break;
 		case OPT_NO_INSPECT:
 			inspect = false;
+			break;
+		case OPT_NO_STORE:
+			use_store = false;
 			break;
 		case 'o':
 			output = optarg;
@@ -310,7 +317,7 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 			goto fail_early;
 		}
 		cfg.scanner = scanner;
-		if (db || (have_config && pc->store_enabled)) {
+		if (use_store && (db || (have_config && pc->store_enabled))) {
 			struct store_config sc = pc->store;
 			if (db)
 				sc.path = db;

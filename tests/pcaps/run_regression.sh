@@ -106,7 +106,7 @@ done
 
 # Expected files for captures that no longer exist.
 if [ ${#FILTERS[@]} = 0 ]; then
-	for f in "$EXP"/*/*.jsonl "$EXP"/*/*.exit; do
+	for f in "$EXP"/{public,made,crafted,content}/*.{jsonl,exit}; do
 		rel=${f#"$EXP"/}
 		key=${rel%.*}
 		if [ -z "${seen[$key]:-}" ]; then
