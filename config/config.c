@@ -405,19 +405,30 @@ static const char *const action_names[] = {[RULE_ACTION_ALERT] = "alert", [RULE_
 static const char *const direction_names[] = {
 	[RULE_DIR_ANY] = "any", [RULE_DIR_INBOUND] = "inbound", [RULE_DIR_OUTBOUND] = "outbound"};
 
-/* "64M", "64MiB", "1g", "4096": a byte count, K/M/G/T are powers of 1024. */
-static bool parse_size(const char *str, uint64_t *out)
+/* The leading decimal number of *p (at least one digit), advancing *p;
+ * false on overflow or no digit. */
+static bool parse_decimal(const char **p, uint64_t *out)
 {
-	const char *p = str;
 	uint64_t v = 0;
-	if (!isdigit((unsigned char)*p))
+	if (!isdigit((unsigned char)**p))
 		return false;
-	while (isdigit((unsigned char)*p)) {
-		unsigned d = (unsigned)(*p++ - '0');
+	while (isdigit((unsigned char)**p)) {
+		unsigned d = (unsigned)(*(*p)++ - '0');
 		if (v > (UINT64_MAX - d) / 10)
 			return false;
 		v = v * 10 + d;
 	}
+	*out = v;
+	return true;
+}
+
+/* "64M", "64MiB", "1g", "4096": a byte count, K/M/G/T are powers of 1024. */
+static bool parse_size(const char *str, uint64_t *out)
+{
+	const char *p = str;
+	uint64_t v;
+	if (!parse_decimal(&p, &v))
+		return false;
 	unsigned shift = 0;
 	switch (*p) {
 	case 'k': case 'K': shift = 10; break;
@@ -448,15 +459,9 @@ static bool parse_size(const char *str, uint64_t *out)
 static bool parse_duration(const char *str, uint64_t *out)
 {
 	const char *p = str;
-	uint64_t v = 0;
-	if (!isdigit((unsigned char)*p))
+	uint64_t v;
+	if (!parse_decimal(&p, &v))
 		return false;
-	while (isdigit((unsigned char)*p)) {
-		unsigned d = (unsigned)(*p++ - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
 	uint64_t unit = 1;
 	switch (*p) {
 	case '\0': break;
