@@ -32,38 +32,12 @@ NS_S=pst-csrv
 IF_C=pst-cc
 IF_S=pst-cs
 C4=10.98.0.1 X4=10.98.0.3 S4=10.98.0.2
+ADDRS_C=("$C4/24" "$X4/24")
+ADDRS_S=("$S4/24")
 
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-for t in ip ethtool tcpdump postfix swaks mutt zip gcc soffice sigtool od $PY; do
-	command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 1; }
-done
-
-WORK=""
-TCPDUMP_PID=""
-PF_STARTED=0
-
-kill_namespaces() {
-	local ns p
-	for ns in $NS_S $NS_C; do
-		if ip netns list | grep -qw "$ns"; then
-			# Anything still running in our namespaces was started by this script.
-			for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-			ip netns del "$ns"
-		fi
-	done
-}
-cleanup() {
-	set +e
-	if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; fi
-	if [ "$PF_STARTED" = 1 ]; then ip netns exec $NS_S postfix -c "$WORK/conf" stop >/dev/null 2>&1; sleep 1; fi
-	kill_namespaces
-	[ -n "$WORK" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-kill_namespaces   # left behind by a run that was killed hard
-
-WORK=$(mktemp -d /tmp/pst-content.XXXXXX)
-chmod 755 "$WORK"
+. "$HERE/netns_lib.sh"
+netns_require ip ethtool tcpdump postfix swaks mutt zip gcc soffice sigtool od $PY
+netns_begin pst-content
 F=$WORK/files
 
 # --- test files ------------------------------------------------------------------
@@ -119,36 +93,14 @@ mkdir -p "$OUT/policy/clamav"
 echo "Postern.Test.BodyString:0:*:$(printf 'POSTERN-AV-TEST-7f3a91' | od -An -tx1 | tr -d ' \n')" \
 	>"$OUT/policy/clamav/postern-test.ndb"
 
-# --- network -----------------------------------------------------------------
-ip netns add $NS_C
-ip netns add $NS_S
-ip link add $IF_C netns $NS_C type veth peer name $IF_S netns $NS_S
-for ns in $NS_C $NS_S; do ip -n $ns link set lo up; done
-ip -n $NS_C addr add $C4/24 dev $IF_C
-ip -n $NS_C addr add $X4/24 dev $IF_C
-ip -n $NS_S addr add $S4/24 dev $IF_S
-# Real-wire packets: MSS-sized segments, checksums valid in the capture.
-ip netns exec $NS_C ethtool -K $IF_C tx off tso off gso off gro off >/dev/null
-ip netns exec $NS_S ethtool -K $IF_S tx off tso off gso off gro off >/dev/null
-ip -n $NS_C link set $IF_C gso_max_segs 1
-ip -n $NS_S link set $IF_S gso_max_segs 1
-ip -n $NS_C link set $IF_C up
-ip -n $NS_S link set $IF_S up
+netns_setup
 
 # --- Postfix instance ------------------------------------------------------------
 # The server is the company's mail gateway: it relays for the internal client
 # (outbound mail to partner.example) and accepts mail for corp.pst.test from
 # anyone (inbound).  Nothing is delivered: every transport is discard.
-CONF=$WORK/conf
-mkdir -p "$CONF" "$WORK/queue" "$WORK/data"
-chown postfix:postfix "$WORK/data"
-awk 'BEGIN{OFS="  "} /^[a-z]/ && NF>=8 && $5=="y" {$5="n"} {print}' /etc/postfix/master.cf >"$CONF/master.cf"
-cat >"$CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $WORK/queue
-data_directory = $WORK/data
-maillog_file = $WORK/maillog
-maillog_file_prefixes = $WORK
+postfix_config
+cat >>"$CONF/main.cf" <<EOF
 myhostname = mx.corp.pst.test
 mydomain = corp.pst.test
 myorigin = corp.pst.test
@@ -157,45 +109,12 @@ inet_interfaces = $S4
 inet_protocols = ipv4
 mynetworks = $C4/32, 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtpd_recipient_restrictions =
-local_recipient_maps =
-local_transport = discard:
-default_transport = discard:
 relay_transport = discard:
-alias_maps =
-alias_database =
-smtpd_banner = \$myhostname ESMTP
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-disable_vrfy_command = yes
 smtpd_tls_security_level = none
-message_size_limit = 10240000
 EOF
-ip netns exec $NS_S postfix -c "$CONF" check || { script -qc "ip netns exec $NS_S postfix -c $CONF check" /dev/null >&2; exit 1; }
-ip netns exec $NS_S postfix -c "$CONF" start >/dev/null
-PF_STARTED=1
-for _ in $(seq 50); do
-	ip netns exec $NS_S ss -ltn | grep -q "$S4:25" && break
-	sleep 0.2
-done
-ip netns exec $NS_S ss -ltn | grep -q "$S4:25" || { echo "postfix did not start" >&2; cat "$WORK/maillog" >&2; exit 1; }
+postfix_start
 
-# --- capture helpers ----------------------------------------------------------
-start_capture() { # name
-	rm -f "$WORK/tcpdump.err"
-	ip netns exec $NS_C tcpdump -i $IF_C -s 0 -U --immediate-mode -n -w "$WORK/$1.pcap" 'tcp port 25' 2>"$WORK/tcpdump.err" &
-	TCPDUMP_PID=$!
-	for _ in $(seq 50); do grep -q listening "$WORK/tcpdump.err" 2>/dev/null && return 0; sleep 0.1; done
-	echo "tcpdump did not start" >&2; cat "$WORK/tcpdump.err" >&2; exit 1
-}
-stop_capture() { # name
-	sleep 0.5   # the last ACK / FIN packets
-	kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true
-	TCPDUMP_PID=""
-	cp "$WORK/$1.pcap" "$OUT/$1.pcap"
-	echo "$1.pcap: $(grep -o '[0-9]* packets captured' "$WORK/tcpdump.err"), $(stat -c %s "$OUT/$1.pcap") bytes"
-}
-cli() { ip netns exec $NS_C "$@"; }
+# --- scenario helpers ----------------------------------------------------------
 # swaks with the fixed headers of an outbound mail; fails on any SMTP error.
 swaks_out() {
 	cli swaks -s $S4 --li $C4 --helo client.corp.pst.test --from kim.minsu@corp.pst.test \
