@@ -590,7 +590,8 @@ static size_t parse_params(struct mime_parser *m, const char *s, size_t n, char 
 			if (k < p.alen && isdigit((unsigned char)p.attr[k])) {
 				int sec = 0;
 				while (k < p.alen && isdigit((unsigned char)p.attr[k])) {
-					sec = sec * 10 + (p.attr[k] - '0');
+					if (sec <= 999) /* stop growing: a long digit run must not overflow */
+						sec = sec * 10 + (p.attr[k] - '0');
 					if (sec > 999)
 						ok = false;
 					k++;
