@@ -438,6 +438,7 @@ struct attachment_analysis {
 	void *ctx;
 	uint8_t *buf;
 	size_t len, cap;
+	uint64_t buf_limit;    /* max_buffer, or less: the caller's budget */
 	EVP_MD_CTX *md;
 	bool ended;
 	bool unpack_stopped;   /* max_unpacked reached: no more unpacking at any level */
@@ -492,6 +493,7 @@ struct attachment_analysis *attachment_begin(struct attachment_engine *e, const 
 	if (!a)
 		return NULL;
 	a->e = e;
+	a->buf_limit = e->cfg.max_buffer;
 	if (cb)
 		a->cb = *cb;
 	a->ctx = ctx;
@@ -505,13 +507,19 @@ struct attachment_analysis *attachment_begin(struct attachment_engine *e, const 
 	return a;
 }
 
+void attachment_limit_buffer(struct attachment_analysis *a, uint64_t max)
+{
+	if (max < a->buf_limit)
+		a->buf_limit = max;
+}
+
 void attachment_feed(struct attachment_analysis *a, const uint8_t *data, size_t len)
 {
 	if (a->ended || len == 0)
 		return;
 	EVP_DigestUpdate(a->md, data, len);
 	a->r.size += len;
-	uint64_t room = a->e->cfg.max_buffer > a->len ? a->e->cfg.max_buffer - a->len : 0;
+	uint64_t room = a->buf_limit > a->len ? a->buf_limit - a->len : 0;
 	size_t take = len < room ? len : (size_t)room;
 	if (take == 0)
 		return;
@@ -519,8 +527,8 @@ void attachment_feed(struct attachment_analysis *a, const uint8_t *data, size_t 
 		size_t ncap = a->cap ? a->cap : 65536;
 		while (ncap < a->len + take)
 			ncap *= 2;
-		if (ncap > a->e->cfg.max_buffer)
-			ncap = (size_t)a->e->cfg.max_buffer;
+		if (ncap > a->buf_limit)
+			ncap = (size_t)a->buf_limit;
 		uint8_t *n = realloc(a->buf, ncap);
 		if (!n)
 			return; /* analysed as truncated: size > buffered */

@@ -92,6 +92,9 @@ struct attachment_analysis;
 struct attachment_analysis *attachment_begin(struct attachment_engine *e, const char *name,
 					     const char *declared_type,
 					     const struct attachment_callbacks *cb, void *ctx);
+/* Buffer at most max bytes of this attachment (less than max_buffer: a
+ * caller's memory budget).  Call before the first attachment_feed. */
+void attachment_limit_buffer(struct attachment_analysis *a, uint64_t max);
 void attachment_feed(struct attachment_analysis *a, const uint8_t *data, size_t len);
 /* Run the checks; the result is owned by the analysis until attachment_free. */
 const struct attachment_result *attachment_end(struct attachment_analysis *a);

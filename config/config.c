@@ -196,6 +196,7 @@ void config_default(struct postern_config *c)
 	c->attachments.max_unpacked = 256 * MIB;
 	c->attachments.max_ratio = 100;
 	c->attachments.max_member_size = 32 * MIB;
+	c->max_attachment_memory = 512 * MIB;
 
 	c->rbl_action = RULE_ACTION_RESET;
 	c->rbl_direction = RULE_DIR_INBOUND;
@@ -556,6 +557,7 @@ static const struct key attachment_keys[] = {
 	SIZEK("max_unpacked", attachments.max_unpacked, KIB, TIB),
 	UINTK("max_ratio", attachments.max_ratio, 1, 1000000),
 	SIZEK("max_member_size", attachments.max_member_size, KIB, 4 * GIB),
+	SIZEK("max_total_buffer", max_attachment_memory, MIB, TIB),
 	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

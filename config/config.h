@@ -47,6 +47,10 @@ struct postern_config {
 	struct attachment_config attachments;
 	char *attachment_paths[2];          /* storage behind attachments.hash_list / clamav_db_dir */
 	char **blocked_ext_storage;
+	/* Attachment bytes buffered at once by one worker, all transactions
+	 * together; an attachment begun when the budget is spent is analysed
+	 * from what fits (FINDING_TRUNCATED). */
+	uint64_t max_attachment_memory;
 
 	bool rbl_enabled;
 	enum rule_action rbl_action;

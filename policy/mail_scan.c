@@ -27,6 +27,7 @@ struct mail_scanner {
 	const struct mail_policy *mp;
 	struct inspect_scratch *scratch[CONFIG_MAX_RULE_FILES];
 	struct rbl_resolver *rbl;
+	uint64_t att_buffered;     /* attachment bytes buffered by all open scans */
 	struct mail_scanner_stats stats;
 };
 
@@ -41,6 +42,8 @@ struct mail_scan {
 	struct rbl_check *rbl;
 	enum part_kind part;
 	struct attachment_analysis *att;
+	uint64_t att_charged;     /* this attachment's bytes in ms->att_buffered */
+	bool att_frozen;          /* the budget ran out: it buffers no more */
 	uint32_t stream_no;       /* numbers attachment streams, archive members included */
 	struct verdict att_reasons;
 	struct attachment_summary atts[MAIL_SCAN_MAX_ATTACHMENTS];
@@ -239,6 +242,39 @@ static void on_part_begin(void *ctx, const struct mime_part *p)
 	}
 }
 
+/* Attachments are buffered for archive and antivirus analysis; one worker's
+ * buffers together stay under max_attachment_memory.  Bytes are charged as
+ * they are buffered, so small attachments cost what they are. */
+static void feed_attachment(struct mail_scan *s, const uint8_t *data, size_t len)
+{
+	struct mail_scanner *ms = s->ms;
+	const struct postern_config *cfg = ms->mp->cfg;
+	if (!s->att_frozen) {
+		uint64_t want = s->att_charged + len <= cfg->attachments.max_buffer
+					? len
+					: cfg->attachments.max_buffer - s->att_charged;
+		if (ms->att_buffered + want > cfg->max_attachment_memory) {
+			attachment_limit_buffer(s->att, s->att_charged);
+			s->att_frozen = true;
+			ms->stats.attachment_budget_short++;
+		} else {
+			s->att_charged += want;
+			ms->att_buffered += want;
+		}
+	}
+	attachment_feed(s->att, data, len);
+}
+
+static void release_attachment(struct mail_scan *s)
+{
+	s->ms->att_buffered -= s->att_charged;
+	s->att_charged = 0;
+	s->att_frozen = false;
+	if (s->att)
+		attachment_free(s->att);
+	s->att = NULL;
+}
+
 static void on_part_data(void *ctx, const struct mime_part *p, const uint8_t *data, size_t len)
 {
 	struct mail_scan *s = ctx;
@@ -249,7 +285,7 @@ static void on_part_data(void *ctx, const struct mime_part *p, const uint8_t *da
 	} else if (s->part == PART_ATTACHMENT) {
 		s->ms->stats.attachment_bytes += len;
 		if (s->att)
-			attachment_feed(s->att, data, len);
+			feed_attachment(s, data, len);
 		stream_data(s, SCOPE_ATTACH_CONTENT, data, len);
 	}
 }
@@ -288,9 +324,8 @@ static void on_part_end(void *ctx, const struct mime_part *p, uint64_t size)
 			if (r->true_type[0])
 				field(s, SCOPE_ATTACH_TYPE, NULL, r->true_type, strlen(r->true_type));
 			decision_add_attachment(&s->att_reasons, r, &s->ms->mp->actions);
-			attachment_free(s->att);
-			s->att = NULL;
 		}
+		release_attachment(s);
 	}
 	s->part = PART_NONE;
 }
@@ -514,8 +549,7 @@ void mail_scan_free(struct mail_scan *s)
 {
 	if (!s)
 		return;
-	if (s->att)
-		attachment_free(s->att);
+	release_attachment(s);
 	for (size_t i = 0; i < s->ninsp; i++)
 		inspection_free(s->insp[i]);
 	if (s->mime)

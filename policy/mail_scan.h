@@ -39,6 +39,7 @@ void mail_policy_free(struct mail_policy *mp);
 struct mail_scanner_stats {
 	uint64_t scans, decided, reset, alerted;
 	uint64_t attachments, attachments_dropped;  /* past MAIL_SCAN_MAX_ATTACHMENTS (still checked) */
+	uint64_t attachment_budget_short;           /* attachments cut short: max_attachment_memory spent */
 	uint64_t text_bytes, attachment_bytes;
 	uint64_t mime_anomalies;                    /* messages with at least one */
 	uint64_t rbl_waits;                         /* decisions that had to wait for DNS */

@@ -723,6 +723,7 @@ static const struct counter content_counters[] = {
 	COUNTER(mail_scanner_stats, alerted, "alerted"),
 	COUNTER(mail_scanner_stats, attachments, "attachments"),
 	COUNTER(mail_scanner_stats, attachments_dropped, "attachments_dropped"),
+	COUNTER(mail_scanner_stats, attachment_budget_short, "attachment_budget_short"),
 	COUNTER(mail_scanner_stats, text_bytes, "text_bytes"),
 	COUNTER(mail_scanner_stats, attachment_bytes, "attachment_bytes"),
 	COUNTER(mail_scanner_stats, mime_anomalies, "mime_anomalies"),
