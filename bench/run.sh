@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark `postern replay` on a generated SMTP capture; see docs/performance.md.
+# Benchmark `postern replay` reconstruction (--no-inspect: decode, reassembly,
+# SMTP, events) on a generated SMTP capture; bench/rules.sh measures content
+# inspection.  See docs/performance.md.
 #
 #   bench/run.sh [options] [BUILD_DIR]        (BUILD_DIR default /work/build-bench)
 #
@@ -127,9 +129,9 @@ measure baseline "$BASE" "$CAP"
 PACKETS=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$WORK/baseline.out")
 [ "$HAVE_TCPDUMP" = 1 ] && measure tcpdump tcpdump -r "$CAP" -w /dev/null
 if [ "$HAVE_POSTERN" = 1 ]; then
-	measure postern "$POSTERN" replay --output /dev/null "$CAP"
+	measure postern "$POSTERN" replay --no-inspect --output /dev/null "$CAP"
 	# One untimed run keeps the events, to check what was reconstructed.
-	"$POSTERN" replay --output "$WORK/events.json" "$CAP" 2>/dev/null || true
+	"$POSTERN" replay --no-inspect --output "$WORK/events.json" "$CAP" 2>/dev/null || true
 	STATS=$(grep '"type":"stats"' "$WORK/events.json" | tail -1 || true)
 	stat_of() { echo "$STATS" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 	TX_ANOM=$(grep '"type":"smtp_transaction"' "$WORK/events.json" | grep -o '"anomalies":\[[^]]*\]' | sort | uniq -c | sed 's/^ *//' | tr '\n' ';' || true)
@@ -137,9 +139,9 @@ fi
 
 # ---- memory per idle flow -------------------------------------------------
 if [ "$HAVE_POSTERN" = 1 ]; then
-	measure idle_n "$POSTERN" replay --max-flows "$MAX_FLOWS" --output /dev/null "$IDLE_CAP"
-	measure idle_0 "$POSTERN" replay --max-flows "$MAX_FLOWS" --output /dev/null "$ZERO_CAP"
-	"$POSTERN" replay --max-flows "$MAX_FLOWS" --output "$WORK/idle.json" "$IDLE_CAP" 2>/dev/null || true
+	measure idle_n "$POSTERN" replay --no-inspect --max-flows "$MAX_FLOWS" --output /dev/null "$IDLE_CAP"
+	measure idle_0 "$POSTERN" replay --no-inspect --max-flows "$MAX_FLOWS" --output /dev/null "$ZERO_CAP"
+	"$POSTERN" replay --no-inspect --max-flows "$MAX_FLOWS" --output "$WORK/idle.json" "$IDLE_CAP" 2>/dev/null || true
 	IDLE_STATS=$(grep '"type":"stats"' "$WORK/idle.json" | tail -1 || true)
 	IDLE_CREATED=$(echo "$IDLE_STATS" | sed -n 's/.*"created":\([0-9]*\).*/\1/p')
 	IDLE_EVICTED=$(echo "$IDLE_STATS" | sed -n 's/.*"evicted":\([0-9]*\).*/\1/p')
@@ -183,7 +185,7 @@ row() { # name label
 	row baseline "libpcap read loop (pcap_read_baseline)"
 	[ "$HAVE_TCPDUMP" = 1 ] && row tcpdump "tcpdump -r FILE -w /dev/null"
 	if [ "$HAVE_POSTERN" = 1 ]; then
-		row postern "postern replay --output /dev/null"
+		row postern "postern replay --no-inspect --output /dev/null"
 		echo
 		B=$(best "$WORK/baseline.wall"); P=$(best "$WORK/postern.wall")
 		echo "postern replay takes $(fdiv "$P" "$B" %.1f)x the time of the plain libpcap read loop (best runs)."
@@ -215,9 +217,9 @@ row() { # name label
 	echo "$BASE CAP"
 	[ "$HAVE_TCPDUMP" = 1 ] && echo "tcpdump -r CAP -w /dev/null"
 	if [ "$HAVE_POSTERN" = 1 ]; then
-		echo "$POSTERN replay --output /dev/null CAP"
-		echo "$POSTERN replay --max-flows $MAX_FLOWS --output /dev/null IDLE_CAP"
-		echo "$POSTERN replay --max-flows $MAX_FLOWS --output /dev/null ZERO_CAP"
+		echo "$POSTERN replay --no-inspect --output /dev/null CAP"
+		echo "$POSTERN replay --no-inspect --max-flows $MAX_FLOWS --output /dev/null IDLE_CAP"
+		echo "$POSTERN replay --no-inspect --max-flows $MAX_FLOWS --output /dev/null ZERO_CAP"
 	fi
 	echo '```'
 	echo "each under \`/usr/bin/time -f %M\` (peak RSS); wall time from \`date +%s%N\` around it."

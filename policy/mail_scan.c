@@ -13,6 +13,10 @@
 #define MAIL_SCAN_MAX_ATTACHMENTS 32
 #define SUBJECT_MAX 1000
 #define HEADER_NAME_MAX 128
+/* Decoded text arrives a line at a time; Hyperscan's per-call cost would
+ * dominate such short chunks, so stream bytes are gathered up to this much
+ * before a scan (matching is unchanged: the streams carry state anyway). */
+#define STAGE_BYTES 8192
 
 struct attachment_summary {
 	char name[ATTACHMENT_PATH_MAX];
@@ -48,6 +52,11 @@ struct mail_scan {
 	struct verdict att_reasons;
 	struct attachment_summary atts[MAIL_SCAN_MAX_ATTACHMENTS];
 	uint32_t natts, atts_dropped;
+	/* Staging of the open stream scope's bytes (one stream is open at a
+	 * time: body parts and attachments do not interleave). */
+	enum rule_scope stage_scope;
+	size_t stage_len;
+	uint8_t stage[STAGE_BYTES];
 	char subject[SUBJECT_MAX + 1];
 	bool have_subject;
 	uint64_t text_bytes;
@@ -174,20 +183,44 @@ static void field(struct mail_scan *s, enum rule_scope scope, const char *header
 		inspection_field(s->insp[i], scope, header, data, len);
 }
 
+static void stage_flush(struct mail_scan *s)
+{
+	if (!s->stage_len)
+		return;
+	for (size_t i = 0; i < s->ninsp; i++)
+		inspection_stream_data(s->insp[i], s->stage_scope, s->stage, s->stage_len);
+	s->stage_len = 0;
+}
+
 static void stream_begin(struct mail_scan *s, enum rule_scope scope, uint32_t part)
 {
+	stage_flush(s);
 	for (size_t i = 0; i < s->ninsp; i++)
 		inspection_stream_begin(s->insp[i], scope, part);
 }
 
 static void stream_data(struct mail_scan *s, enum rule_scope scope, const void *data, size_t len)
 {
-	for (size_t i = 0; i < s->ninsp; i++)
-		inspection_stream_data(s->insp[i], scope, data, len);
+	if (!s->ninsp)
+		return;
+	if (s->stage_len && s->stage_scope != scope)
+		stage_flush(s);
+	s->stage_scope = scope;
+	if (s->stage_len + len > STAGE_BYTES) {
+		stage_flush(s);
+		if (len >= STAGE_BYTES) { /* big chunks go straight through */
+			for (size_t i = 0; i < s->ninsp; i++)
+				inspection_stream_data(s->insp[i], scope, data, len);
+			return;
+		}
+	}
+	memcpy(s->stage + s->stage_len, data, len);
+	s->stage_len += len;
 }
 
 static void stream_end(struct mail_scan *s, enum rule_scope scope)
 {
+	stage_flush(s);
 	for (size_t i = 0; i < s->ninsp; i++)
 		inspection_stream_end(s->insp[i], scope);
 }
