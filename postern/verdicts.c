@@ -272,9 +272,16 @@ static void put_record_line(FILE *out, json_t *rec)
 	size_t i, used = 0;
 	json_t *reason;
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(rec, "reasons"), i, reason) {
+	json_t *reasons = json_object_get(rec, "reasons");
+	json_array_foreach(reasons, i, reason) {
 		const char *id = json_string_value(json_object_get(reason, "id"));
-		if (id && used < sizeof buf) {
+		/* Each id once, in first-seen order: the JSON keeps every reason. */
+		bool seen = false;
+		for (size_t j = 0; id && j < i && !seen; j++) {
+			const char *prev = json_string_value(json_object_get(json_array_get(reasons, j), "id"));
+			seen = prev && !strcmp(prev, id);
+		}
+		if (id && !seen && used < sizeof buf) {
 			int w = snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "", id);
 			used += w > 0 ? (size_t)w : 0;
 		}
