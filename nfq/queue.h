@@ -1,0 +1,82 @@
+/* One NFQUEUE queue over netlink (libmnl + libnetfilter_queue).
+ *
+ * The kernel hands each queued packet (an IP packet: the bridge's FORWARD
+ * hook with br_netfilter) with its metadata; the caller answers with a
+ * verdict per packet id, in any order (held packets are answered later).
+ * Non-blocking: nfq_queue_receive reads what is there and returns; the caller
+ * polls nfq_queue_fd alongside its other sockets.
+ *
+ * Options set on the queue: copy the whole packet, NFQA_CFG_F_GSO (large
+ * packets arrive unsegmented, no checksum), NFQA_CFG_F_FAIL_OPEN (when the
+ * queue is full the kernel accepts instead of dropping), NFQA_CFG_F_CONNTRACK
+ * (the conntrack mark comes with each packet, so a verdict can set bits of it
+ * under a mask). */
+#ifndef POSTERN_NFQ_QUEUE_H
+#define POSTERN_NFQ_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nfq_config {
+	uint16_t queue_num;
+	uint32_t queue_maxlen;    /* packets the kernel queues before fail-open (default 4096) */
+	uint32_t rcvbuf;          /* socket receive buffer bytes (default 8 MiB; SO_RCVBUFFORCE when root) */
+	bool fail_open;           /* NFQA_CFG_F_FAIL_OPEN (default true) */
+	bool gso;                 /* NFQA_CFG_F_GSO (default true) */
+	uint32_t max_batch;       /* packets handled per nfq_queue_receive call (default 64) */
+};
+void nfq_config_default(struct nfq_config *c, uint16_t queue_num);
+
+/* One queued packet; pointers valid during the callback only. */
+struct nfq_packet {
+	uint32_t id;
+	uint16_t hw_protocol;     /* ETH_P_IP / ETH_P_IPV6 (host order) */
+	const uint8_t *payload;   /* the IP packet */
+	size_t len;
+	uint64_t ts_us;           /* NFQA_TIMESTAMP, or the receive time (CLOCK_REALTIME) */
+	uint32_t mark;            /* packet mark */
+	bool has_ct_mark;
+	uint32_t ct_mark;         /* conntrack mark (with NFQA_CFG_F_CONNTRACK) */
+	uint32_t indev, outdev;         /* ifindex, 0 if unknown */
+	uint32_t physindev, physoutdev; /* bridge ports, 0 if not bridged */
+	uint8_t hwaddr[8];        /* source MAC (NFQA_HWADDR), hwaddr_len 0 if absent */
+	uint16_t hwaddr_len;
+};
+
+enum nfq_action { NFQ_ACCEPT = 0, NFQ_DROP };
+
+struct nfq_stats {
+	uint64_t received;        /* packets delivered to the callback */
+	uint64_t accepted, dropped;
+	uint64_t ct_marked;       /* verdicts that set conntrack mark bits */
+	uint64_t verdict_errors;  /* sendto failures (verdict lost: the kernel keeps the packet until its queue times out) */
+	uint64_t recv_errors;     /* ENOBUFS etc.: the kernel dropped queue messages */
+	uint64_t parse_errors;    /* messages without a packet id or payload */
+	uint64_t gso;             /* packets flagged as GSO */
+};
+
+struct nfq_queue;
+/* NULL with a reason in err (EPERM without CAP_NET_ADMIN, queue already bound...). */
+struct nfq_queue *nfq_queue_open(const struct nfq_config *c, char *err, size_t errlen);
+int nfq_queue_fd(const struct nfq_queue *q);
+/* Read what is waiting (up to max_batch packets) and call cb for each.
+ * Returns packets handled, 0 when nothing was waiting, -1 on a fatal error. */
+int nfq_queue_receive(struct nfq_queue *q,
+		      void (*cb)(void *ctx, const struct nfq_packet *p), void *ctx);
+/* Verdict on one packet.  set_ct_mark: when non-zero mask, the connection's
+ * mark becomes (current & ~mask) | (value & mask).  Verdicts may be given in
+ * any order. */
+int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct_value,
+		uint32_t ct_mask, uint32_t current_ct_mark);
+/* Accept every packet with id <= last_id not yet answered (NFQNL_MSG_VERDICT_BATCH). */
+int nfq_verdict_batch_accept(struct nfq_queue *q, uint32_t last_id);
+const struct nfq_stats *nfq_queue_stats(const struct nfq_queue *q);
+void nfq_queue_close(struct nfq_queue *q);
+
+/* Parse one NFQNL_MSG_PACKET netlink message (exposed for tests and fuzzing).
+ * 0 or -1. */
+struct nlmsghdr;
+int nfq_parse_packet(const struct nlmsghdr *nlh, struct nfq_packet *out);
+
+#endif
