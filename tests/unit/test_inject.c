@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nfq/inject.h"
@@ -251,16 +252,24 @@ static void test_new_without_cap(void)
 
 /* ---- live part: runs in a child inside its own network namespace ---- */
 
-/* Waits up to 2 s for each expected frame at rx; other traffic (IPv6
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to wait_ms for the expected frames at rx; other traffic (IPv6
  * neighbour discovery on the fresh links, ...) is skipped.  Returns how many
  * of the expected frames arrived byte for byte, marking them in got[]. */
 static size_t capture_expected(int rx, const uint8_t (*want)[128], const size_t *want_len,
-			       size_t nwant, bool *got)
+			       size_t nwant, bool *got, int wait_ms)
 {
 	size_t found = 0;
-	for (int polls = 0; found < nwant && polls < 200; polls++) {
+	int64_t deadline = now_ms() + wait_ms;
+	for (int64_t left = wait_ms; found < nwant && left > 0; left = deadline - now_ms()) {
 		struct pollfd pfd = {.fd = rx, .events = POLLIN};
-		if (poll(&pfd, 1, 10) <= 0)
+		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
 		uint8_t buf[2048];
 		ssize_t n;
@@ -324,7 +333,7 @@ static int live_child(void)
 		drain(rx);
 		CHECK_EQ_U(injector_reset(inj, &c, &s, to_server, to_client), 0);
 		bool got[2] = {false, false};
-		CHECK_EQ_U(capture_expected(rx, (const uint8_t(*)[128])want, want_len, 2, got), 2);
+		CHECK_EQ_U(capture_expected(rx, (const uint8_t(*)[128])want, want_len, 2, got, 2000), 2);
 		CHECK_EQ_U(injector_stats(inj)->sent, 2u * (unsigned)(p + 1));
 	}
 	CHECK_EQ_U(injector_stats(inj)->send_errors, 0);
@@ -341,7 +350,7 @@ static int live_child(void)
 	drain(rx);
 	CHECK(injector_reset(inj, &c, &s, 60, 50) == -1);
 	bool got[2] = {false, false};
-	CHECK_EQ_U(capture_expected(rx, (const uint8_t(*)[128])want, want_len, 2, got), 1);
+	CHECK_EQ_U(capture_expected(rx, (const uint8_t(*)[128])want, want_len, 2, got, 300), 1);
 	CHECK(got[0] && !got[1]);
 	CHECK_EQ_U(injector_stats(inj)->unknown_mac, 1);
 	CHECK_EQ_U(injector_stats(inj)->sent, 5);
