@@ -105,6 +105,12 @@ bool charset_normalize(const char *declared, size_t len, char *buf, size_t cap)
 	/* "x-sjis", "x-euc-kr", "x-cp1252"...: the experimental prefix adds nothing. */
 	if (len > 2 && low[0] == 'x' && low[1] == '-')
 		key = low + 2;
+	/* UTF-7 and HZ keep shift state across arbitrarily many input bytes, so
+	 * glibc's converters cannot be fed in chunks with a bounded carry: the
+	 * result would depend on where the chunks fall.  They are treated as
+	 * unknown (passed through, flagged); legitimate mail does not use them. */
+	if (strstr(key, "utf-7") || strstr(key, "utf7") || !strncmp(key, "hz", 2))
+		return false;
 	for (size_t i = 0; i < sizeof(charset_aliases) / sizeof(charset_aliases[0]); i++) {
 		if (strcmp(key, charset_aliases[i].alias) == 0) {
 			strcpy(buf, charset_aliases[i].iconv_name);
