@@ -197,6 +197,18 @@ void config_default(struct postern_config *c)
 	c->attachments.max_ratio = 100;
 	c->attachments.max_member_size = 32 * MIB;
 	c->max_attachment_memory = 512 * MIB;
+	c->hold_timeout_ms = 3000;
+	c->bypass_mark = 0x10000000u;
+	c->bypass_mask = 0x10000000u;
+	c->queue_maxlen = 4096;
+	c->queue_rcvbuf = 8 * MIB;
+	c->syslog_enabled = false;
+	c->syslog_transport = 0;
+	c->syslog_facility = 16;
+	c->syslog_rate = 100;
+	c->syslog_burst = 200;
+	c->syslog_queue = 4096;
+	c->syslog_min_action = RULE_ACTION_ALERT;
 
 	c->rbl_action = RULE_ACTION_RESET;
 	c->rbl_direction = RULE_DIR_INBOUND;
@@ -263,6 +275,7 @@ void config_free(struct postern_config *c)
 	free(c->rbl.lists);
 	free(c->rbl.servers);
 	free(c->store_path);
+	free(c->syslog_target);
 	memset(c, 0, sizeof *c);
 }
 
@@ -524,6 +537,8 @@ static void k_hash_list(struct ld *l, const config_setting_t *s, void *base);
 static void k_clamav(struct ld *l, const config_setting_t *s, void *base);
 static void k_servers(struct ld *l, const config_setting_t *s, void *base);
 static void k_direction(struct ld *l, const config_setting_t *s, void *base);
+static void k_syslog_transport(struct ld *l, const config_setting_t *s, void *base);
+static void k_syslog_target(struct ld *l, const config_setting_t *s, void *base);
 static void k_lists(struct ld *l, const config_setting_t *s, void *base);
 static void k_store_path(struct ld *l, const config_setting_t *s, void *base);
 static void k_zone(struct ld *l, const config_setting_t *s, void *base);
@@ -612,6 +627,27 @@ static const struct key limit_keys[] = {
 	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+static const struct key inline_keys[] = {
+	UINTK("hold_timeout_ms", hold_timeout_ms, 1, 600000),
+	UINTK("bypass_mark", bypass_mark, 1, UINT32_MAX),
+	UINTK("bypass_mask", bypass_mask, 1, UINT32_MAX),
+	UINTK("queue_maxlen", queue_maxlen, 1, 1u << 20),
+	SIZEK("queue_rcvbuf", queue_rcvbuf, 64 * KIB, GIB),
+	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct key alert_keys[] = {
+	BOOLK("enabled", syslog_enabled),
+	CUSTK("transport", k_syslog_transport),
+	CUSTK("target", k_syslog_target),
+	UINTK("facility", syslog_facility, 0, 23),
+	UINTK("rate_per_sec", syslog_rate, 0, 1000000),
+	UINTK("burst", syslog_burst, 1, 1000000),
+	UINTK("queue", syslog_queue, 1, 1u << 20),
+	ACTK("min_action", syslog_min_action),
+	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const struct key top_keys[] = {
 	CUSTK("internal_networks", k_internal),
 	CUSTK("rules", k_rules),
@@ -620,6 +656,8 @@ static const struct key top_keys[] = {
 	GROUPK("rbl", rbl_keys),
 	GROUPK("store", store_keys),
 	GROUPK("limits", limit_keys),
+	GROUPK("inline", inline_keys),
+	GROUPK("alerts", alert_keys),
 	CUSTK("smtp_ports", k_smtp_ports),
 	BOOLK("fail_closed", fail_closed),
 	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -1036,6 +1074,28 @@ static void k_servers(struct ld *l, const config_setting_t *s, void *base)
 	if (!copy)
 		setting_error(l, s, "out of memory");
 	set_owned(&l->c->rbl.servers, copy);
+}
+
+static const char *const transport_names[] = {"local", "udp", "tcp"};
+
+static void k_syslog_transport(struct ld *l, const config_setting_t *s, void *base)
+{
+	int t;
+	if (get_name(l, s, transport_names, sizeof transport_names / sizeof transport_names[0], &t))
+		l->c->syslog_transport = t;
+}
+
+static void k_syslog_target(struct ld *l, const config_setting_t *s, void *base)
+{
+	if (!is_string(s) || !config_setting_get_string(s)[0]) {
+		setting_error(l, s, "expected a socket path or \"host:port\", got %s",
+			      is_string(s) ? "an empty string" : type_name(s));
+		return;
+	}
+	char *copy = strdup(config_setting_get_string(s));
+	if (!copy)
+		setting_error(l, s, "out of memory");
+	set_owned(&l->c->syslog_target, copy);
 }
 
 static void k_direction(struct ld *l, const config_setting_t *s, void *base)

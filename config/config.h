@@ -67,7 +67,21 @@ struct postern_config {
 	uint64_t max_message;               /* message bytes inspected per transaction */
 	uint16_t smtp_ports[16];
 	unsigned smtp_port_count;           /* 0 = default (25, 587) */
-	bool fail_closed;                   /* inline: reject when overloaded (issue 4 uses it) */
+	bool fail_closed;                   /* inline: reset instead of accept when a hold expires */
+
+	/* Inline datapath (postern run). */
+	uint32_t hold_timeout_ms;           /* longest a commit packet waits for a decision */
+	uint32_t bypass_mark, bypass_mask;  /* conntrack mark bits meaning "stop queueing" */
+	uint32_t queue_maxlen;              /* per queue, before the kernel fails open */
+	uint64_t queue_rcvbuf;              /* netlink socket receive buffer */
+
+	/* Alerts: RFC 5424 syslog. */
+	bool syslog_enabled;
+	int syslog_transport;               /* enum syslog_transport (alerts/syslog.h) */
+	char *syslog_target;                /* owned; NULL = /dev/log for local */
+	uint32_t syslog_facility;
+	uint32_t syslog_rate, syslog_burst, syslog_queue;
+	enum rule_action syslog_min_action; /* alert: every verdict with reasons; reset: resets only */
 };
 
 /* Defaults only (no file). */

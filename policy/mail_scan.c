@@ -32,6 +32,7 @@ struct mail_scanner {
 	struct inspect_scratch *scratch[CONFIG_MAX_RULE_FILES];
 	struct rbl_resolver *rbl;
 	uint64_t att_buffered;     /* attachment bytes buffered by all open scans */
+	uint64_t open_scans;
 	struct mail_scanner_stats stats;
 };
 
@@ -161,6 +162,11 @@ const struct mail_scanner_stats *mail_scanner_stats(const struct mail_scanner *m
 struct rbl_resolver *mail_scanner_resolver(struct mail_scanner *ms)
 {
 	return ms->rbl;
+}
+
+uint64_t mail_scanner_open_scans(const struct mail_scanner *ms)
+{
+	return ms->open_scans;
 }
 
 void mail_scanner_note_wait(struct mail_scanner *ms)
@@ -396,6 +402,7 @@ struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr 
 		return NULL;
 	}
 	s->ms = ms;
+	ms->open_scans++;
 	verdict_init(&s->att_reasons);
 	int family = client->family == 6 ? AF_INET6 : AF_INET;
 	/* Outbound: the client (the one sending the mail) is one of ours. */
@@ -589,5 +596,6 @@ void mail_scan_free(struct mail_scan *s)
 		mime_parser_free(s->mime);
 	if (s->rbl)
 		rbl_check_free(s->rbl);
+	s->ms->open_scans--;
 	free(s);
 }

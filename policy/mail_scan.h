@@ -54,6 +54,9 @@ void mail_scanner_free(struct mail_scanner *ms);
 const struct mail_scanner_stats *mail_scanner_stats(const struct mail_scanner *ms);
 /* The DNS resolver (NULL when block lists are off), for the caller's event loop. */
 struct rbl_resolver *mail_scanner_resolver(struct mail_scanner *ms);
+/* Transactions begun with this scanner and not yet freed: a scanner retired
+ * by a reload is freed when this reaches 0. */
+uint64_t mail_scanner_open_scans(const struct mail_scanner *ms);
 /* The caller waited for block-list answers at a commit point (counted). */
 void mail_scanner_note_wait(struct mail_scanner *ms);
 /* Packet time, for the DNS cache. */

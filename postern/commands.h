@@ -6,5 +6,6 @@
 int cmd_replay(int argc, char **argv);
 int cmd_verdicts(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

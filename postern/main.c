@@ -19,6 +19,9 @@ static const char usage[] =
 	"Commands:\n"
 	"  replay FILE...   run pcap/pcapng captures through the pipeline and print\n"
 	"                   the events (see 'postern replay --help')\n"
+	"  run --config FILE [--queues A-B]\n"
+	"                   run inline on NFQUEUE queues and enforce the verdicts\n"
+	"                   (see 'postern run --help')\n"
 	"  check RULES [CONFIG]\n"
 	"                   validate a rules file and a configuration, naming\n"
 	"                   file, line and reason for every error\n"
@@ -38,6 +41,7 @@ struct command {
 static const struct command commands[] = {
 	{"replay", cmd_replay},
 	{"check", cmd_check},
+	{"run", cmd_run},
 	{"verdicts", cmd_verdicts},
 };
 

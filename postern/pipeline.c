@@ -41,9 +41,18 @@ struct tx_slot {
 	uint64_t start_us, commit_us;
 	bool committed;
 	bool decided;
+	struct app_flow *app;
 	struct mail_scan *scan;
 	struct verdict verdict;
+	/* Inline: the commit packet is held while the decision waits for DNS. */
+	bool held;
+	uint64_t hold_deadline_us;
+	struct pipeline_verdict hold;
 };
+
+/* Commit points held at once per pipeline; past it a decision is taken at
+ * once with the answers in so far (counted in held_cap). */
+#define HELD_MAX 4096
 
 /* Per-flow application state, allocated on the first payload byte so that
  * idle and payload-less flows cost only their flow-table entry. */
@@ -56,6 +65,9 @@ struct app_flow {
 	uint8_t probe[APP_PROBE_MAX];
 	struct smtp_session *smtp;
 	struct tx_slot *tx[TX_SLOTS];
+	bool holding;             /* a commit packet of this flow is held */
+	bool reset_done;          /* reset: every later packet is dropped */
+	bool bypass;              /* nothing more to inspect: let the kernel stop queueing */
 	FILE *extract;
 	bool extract_failed;
 };
@@ -71,6 +83,13 @@ struct pipeline {
 	uint32_t extract_open;
 	uint64_t next_prune_us;
 	uint32_t dns_poll_countdown;
+	/* Inline: the packet being processed and the answer for it. */
+	struct pipeline_verdict *cur_out;
+	const struct packet *cur_pkt;
+	struct tx_slot **held;       /* HELD_MAX */
+	size_t nheld;
+	struct pipeline_verdict *released; /* decided while their slot went away */
+	size_t nreleased;
 	bool finished;
 	char *evbuf;              /* one serialised event (grows to the largest) */
 	size_t evcap;
@@ -233,6 +252,8 @@ static void emit_transaction(struct app_flow *app, const struct smtp_transaction
 		event_json_set(ev, "content", mail_scan_json(slot->scan));
 		if (slot->decided && pl->cfg.store)
 			store_record(pl, fi, tx, slot, ev);
+		if (slot->decided && pl->cfg.on_decided)
+			pl->cfg.on_decided(pl->cfg.on_decided_ctx, ev);
 	}
 	emit(pl, ev);
 }
@@ -332,8 +353,74 @@ static struct tx_slot *slot_find(struct app_flow *app, uint32_t index)
 	return NULL;
 }
 
+/* The packet's numbers for a verdict: who sent it, its seq and ack. */
+static void fill_verdict(struct pipeline_verdict *v, const struct packet *pkt,
+			 const struct flow *f, uint64_t token)
+{
+	const struct flow_info *fi = flow_get_info(f);
+	memset(v, 0, sizeof *v);
+	v->token = token;
+	v->client = fi->tuple.client;
+	v->server = fi->tuple.server;
+	v->client_port = fi->tuple.client_port;
+	v->server_port = fi->tuple.server_port;
+	if (pkt) {
+		v->from_client = pkt->sport == fi->tuple.client_port &&
+				 !memcmp(&pkt->src, &fi->tuple.client, sizeof pkt->src);
+		v->seq = pkt->seq;
+		v->ack = pkt->ack;
+	}
+}
+
+static void fill_verdict_keep_action(struct pipeline_verdict *v, const struct packet *pkt,
+				     const struct flow *f)
+{
+	enum pipeline_action a = v->action;
+	fill_verdict(v, pkt, f, v->token);
+	v->action = a;
+}
+
+static void unhold(struct pipeline *pl, struct tx_slot *slot)
+{
+	for (size_t i = 0; i < pl->nheld; i++)
+		if (pl->held[i] == slot) {
+			pl->held[i] = pl->held[--pl->nheld];
+			break;
+		}
+	slot->held = false;
+	slot->app->holding = false;
+}
+
+/* The held commit packet gets its answer: the decision now, or on expiry
+ * (expired) the fail-open / fail-closed setting. */
+static void hold_decide(struct pipeline *pl, struct tx_slot *slot, bool expired,
+			struct pipeline_verdict *out)
+{
+	mail_scan_decide(slot->scan, &slot->verdict);
+	slot->decided = true;
+	*out = slot->hold;
+	bool reset = slot->verdict.action == RULE_ACTION_RESET || (expired && pl->cfg.fail_closed);
+	out->action = reset ? PIPE_RESET : PIPE_ACCEPT;
+	unhold(pl, slot);
+	if (expired)
+		pl->stats.held_timeout++;
+	pl->stats.held_released++;
+	if (reset) {
+		slot->app->reset_done = true;
+		pl->stats.resets++;
+	}
+}
+
 static void slot_free(struct app_flow *app, struct tx_slot *slot)
 {
+	struct pipeline *pl = app->pl;
+	if (slot->held && pl->released) {
+		/* The flow ended while its commit packet was held (flush, eviction):
+		 * it still needs an answer. */
+		hold_decide(pl, slot, true, &pl->released[pl->nreleased]);
+		if (pl->nreleased < HELD_MAX)
+			pl->nreleased++;
+	}
 	for (int i = 0; i < TX_SLOTS; i++)
 		if (app->tx[i] == slot)
 			app->tx[i] = NULL;
@@ -358,6 +445,7 @@ static void on_tx_begin(void *ctx, const struct smtp_transaction *tx)
 		return;
 	}
 	slot->index = tx->index;
+	slot->app = app;
 	slot->start_us = pl->now_us;
 	if (pl->cfg.scanner)
 		slot->scan = mail_scan_begin(pl->cfg.scanner, &flow_get_info(app->flow)->tuple.client,
@@ -399,6 +487,20 @@ static void on_msg_end(void *ctx, const struct smtp_transaction *tx)
 	for (uint32_t i = 0; i < tx->rcpt_count && n < sizeof rcpt / sizeof rcpt[0]; i++)
 		rcpt[n++] = tx->rcpt[i].address;
 	mail_scan_end(slot->scan, rcpt, n);
+	if (pl->cur_out && !mail_scan_ready(slot->scan)) {
+		/* Inline: hold this packet until the block lists answer. */
+		if (pl->nheld + pl->nreleased < HELD_MAX) {
+			slot->held = true;
+			slot->hold_deadline_us = pl->now_us + (uint64_t)pl->cfg.hold_timeout_ms * 1000u;
+			fill_verdict(&slot->hold, pl->cur_pkt, app->flow, pl->cur_out->token);
+			pl->held[pl->nheld++] = slot;
+			app->holding = true;
+			pl->cur_out->action = PIPE_HOLD;
+			pl->stats.held++;
+			return;
+		}
+		pl->stats.held_cap++;
+	}
 	if (!mail_scan_ready(slot->scan) && pl->cfg.wait_for_lookups) {
 		struct rbl_resolver *r = mail_scanner_resolver(pl->cfg.scanner);
 		if (r) {
@@ -408,6 +510,11 @@ static void on_msg_end(void *ctx, const struct smtp_transaction *tx)
 	}
 	mail_scan_decide(slot->scan, &slot->verdict);
 	slot->decided = true;
+	if (pl->cur_out && slot->verdict.action == RULE_ACTION_RESET) {
+		pl->cur_out->action = PIPE_RESET;
+		app->reset_done = true;
+		pl->stats.resets++;
+	}
 }
 
 static void on_tx_end(void *ctx, const struct smtp_transaction *tx)
@@ -424,9 +531,11 @@ static void on_starttls(void *ctx)
 {
 	struct app_flow *app = ctx;
 	app->pl->stats.smtp_starttls++;
-	/* Encrypted from here on: keep counting packets, stop handing bytes up. */
+	/* Encrypted from here on: keep counting packets, stop handing bytes up,
+	 * and inline, let the kernel stop queueing the connection. */
 	flow_stop_delivery(app->flow, FLOW_DIR_TO_SERVER);
 	flow_stop_delivery(app->flow, FLOW_DIR_TO_CLIENT);
+	app->bypass = true;
 }
 
 static const struct smtp_callbacks smtp_cb = {
@@ -453,6 +562,7 @@ static void app_give_up(struct app_flow *app)
 	app->pl->stats.flows_not_parsed++;
 	flow_stop_delivery(app->flow, FLOW_DIR_TO_SERVER);
 	flow_stop_delivery(app->flow, FLOW_DIR_TO_CLIENT);
+	app->bypass = true; /* not a protocol we parse */
 }
 
 static bool app_start_smtp(struct app_flow *app)
@@ -585,9 +695,11 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, FILE *out)
 		return NULL;
 	pl->cfg = *cfg;
 	pl->out = out;
+	pl->held = calloc(HELD_MAX, sizeof *pl->held);
+	pl->released = calloc(HELD_MAX, sizeof *pl->released);
 	pl->decoder = decoder_new(&cfg->decode);
 	pl->flows = flow_table_new(&cfg->flows, &reasm_cb, pl);
-	if (!pl->decoder || !pl->flows) {
+	if (!pl->decoder || !pl->flows || !pl->held || !pl->released) {
 		int saved = errno;
 		pipeline_free(pl);
 		errno = saved;
@@ -596,8 +708,31 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, FILE *out)
 	return pl;
 }
 
-enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t *frame,
-				   size_t caplen, size_t wire_len, uint64_t ts_us)
+/* The answer for a packet whose processing set no commit-point action. */
+static void inline_answer(struct pipeline *pl, struct flow *f, enum flow_dir dir,
+			  const struct packet *pkt, struct pipeline_verdict *out)
+{
+	struct app_flow *app = flow_get_app(f);
+	if (out->action == PIPE_ACCEPT && app) {
+		if (app->reset_done) {
+			/* retransmissions of a reset message must not reach the server */
+			out->action = PIPE_DROP;
+			pl->stats.dropped_after_reset++;
+		} else if (app->holding && dir == FLOW_DIR_TO_SERVER && pkt->payload_len) {
+			/* a retransmitted commit packet would pass what is held */
+			out->action = PIPE_DROP;
+		} else if (app->bypass && !app->holding) {
+			out->action = PIPE_BYPASS;
+			pl->stats.bypassed++;
+		}
+	}
+	if (out->action != PIPE_HOLD)
+		fill_verdict_keep_action(out, pkt, f);
+}
+
+static enum decode_status process(struct pipeline *pl, int link, const uint8_t *frame,
+				  size_t caplen, size_t wire_len, uint64_t ts_us,
+				  struct pipeline_verdict *out)
 {
 	struct packet pkt;
 	if (ts_us < pl->now_us)
@@ -617,8 +752,16 @@ enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t 
 		pl->next_prune_us = pl->now_us + PRUNE_INTERVAL_US;
 	}
 	enum decode_status st = decoder_decode(pl->decoder, link, frame, caplen, wire_len, ts_us, &pkt);
-	if (st == DECODE_TCP)
-		flow_table_process(pl->flows, &pkt, NULL);
+	if (st == DECODE_TCP) {
+		pl->cur_out = out;
+		pl->cur_pkt = &pkt;
+		enum flow_dir dir;
+		struct flow *f = flow_table_process(pl->flows, &pkt, &dir);
+		pl->cur_out = NULL;
+		pl->cur_pkt = NULL;
+		if (out && f)
+			inline_answer(pl, f, dir, &pkt, out);
+	}
 	/* Replay reads DNS answers only where it waits for them (commit points,
 	 * the end), so whether an answer was "already there" never depends on
 	 * how fast the server was: the output stays deterministic. */
@@ -627,6 +770,56 @@ enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t 
 		dns_service(pl, 0);
 	}
 	return st;
+}
+
+enum decode_status pipeline_packet(struct pipeline *pl, int link, const uint8_t *frame,
+				   size_t caplen, size_t wire_len, uint64_t ts_us)
+{
+	return process(pl, link, frame, caplen, wire_len, ts_us, NULL);
+}
+
+enum decode_status pipeline_packet_inline(struct pipeline *pl, int link, const uint8_t *frame,
+					  size_t len, uint64_t ts_us, uint64_t token,
+					  struct pipeline_verdict *out)
+{
+	memset(out, 0, sizeof *out);
+	out->action = PIPE_ACCEPT;
+	out->token = token;
+	return process(pl, link, frame, len, len, ts_us, out);
+}
+
+void pipeline_release_held(struct pipeline *pl, uint64_t now_us,
+			   void (*cb)(void *ctx, const struct pipeline_verdict *v), void *ctx)
+{
+	for (size_t i = 0; i < pl->nreleased; i++)
+		cb(ctx, &pl->released[i]);
+	pl->nreleased = 0;
+	for (size_t i = 0; i < pl->nheld;) {
+		struct tx_slot *slot = pl->held[i];
+		bool ready = mail_scan_ready(slot->scan);
+		if (!ready && now_us < slot->hold_deadline_us) {
+			i++;
+			continue;
+		}
+		struct pipeline_verdict v;
+		hold_decide(pl, slot, !ready, &v); /* removes held[i] */
+		cb(ctx, &v);
+	}
+}
+
+size_t pipeline_held_count(const struct pipeline *pl)
+{
+	return pl->nheld + pl->nreleased;
+}
+
+void pipeline_service_dns(struct pipeline *pl)
+{
+	dns_service(pl, 0);
+}
+
+void pipeline_set_scanner(struct pipeline *pl, struct mail_scanner *ms)
+{
+	pl->cfg.scanner = ms;
 }
 
 /* Let c-ares read whatever answers have arrived; timeout_ms 0 never waits. */
@@ -714,6 +907,13 @@ static const struct counter app_counters[] = {
 	COUNTER(pipeline_stats, events_lost, "events_lost"),
 	COUNTER(pipeline_stats, tx_slots_full, "tx_slots_full"),
 	COUNTER(pipeline_stats, store_dropped, "store_dropped"),
+	COUNTER(pipeline_stats, held, "held"),
+	COUNTER(pipeline_stats, held_released, "held_released"),
+	COUNTER(pipeline_stats, held_timeout, "held_timeout"),
+	COUNTER(pipeline_stats, held_cap, "held_cap"),
+	COUNTER(pipeline_stats, resets, "resets"),
+	COUNTER(pipeline_stats, bypassed, "bypassed"),
+	COUNTER(pipeline_stats, dropped_after_reset, "dropped_after_reset"),
 };
 
 static const struct counter content_counters[] = {
@@ -782,13 +982,21 @@ static void emit_stats(struct pipeline *pl)
 			event_json_set(ev, "rbl", COUNTERS_JSON(rbl_resolver_stats(r), rbl_counters));
 	}
 	if (pl->cfg.store) {
-		/* Committed counts are only final once the writer has caught up. */
-		store_sync(pl->cfg.store);
+		/* Committed counts are only final once the writer has caught up;
+		 * live stats (inline) never wait for the disk. */
+		if (pl->finished)
+			store_sync(pl->cfg.store);
 		struct store_stats ss;
 		store_stats(pl->cfg.store, &ss);
 		event_json_set(ev, "store", COUNTERS_JSON(&ss, store_counters));
 	}
 	emit(pl, ev);
+}
+
+void pipeline_emit_stats(struct pipeline *pl)
+{
+	emit_stats(pl);
+	fflush(pl->out);
 }
 
 void pipeline_finish(struct pipeline *pl)
@@ -818,5 +1026,7 @@ void pipeline_free(struct pipeline *pl)
 		flow_table_free(pl->flows); /* ends leftover flows: callbacks still work */
 	decoder_free(pl->decoder);
 	free(pl->evbuf);
+	free(pl->held);
+	free(pl->released);
 	free(pl);
 }

@@ -17,6 +17,7 @@
 
 struct mail_scanner;
 struct store;
+typedef struct json_t json_t;
 
 #define PIPELINE_MAX_SMTP_PORTS 16
 
@@ -42,6 +43,15 @@ struct pipeline_config {
 	 * the commit packet instead. */
 	bool wait_for_lookups;
 	uint32_t lookup_wait_ms;
+	/* Inline: a commit point whose decision waits for DNS is held at most
+	 * this long (packet time of later packets or pipeline_release_held's
+	 * clock); then fail_closed says reset, otherwise accept. */
+	uint32_t hold_timeout_ms;
+	bool fail_closed;
+	/* Called for every decided transaction with its event (verdict, reasons,
+	 * envelope) just before it is written; NULL = none.  For alerts. */
+	void (*on_decided)(void *ctx, const json_t *event);
+	void *on_decided_ctx;
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -61,6 +71,8 @@ struct pipeline_stats {
 	uint64_t time_backwards;       /* packets older than the newest seen */
 	uint64_t tx_slots_full;        /* transactions not inspected: too many open at once */
 	uint64_t store_dropped;        /* verdict records the store refused (queue full) */
+	uint64_t held, held_released, held_timeout, held_cap; /* inline: commit points held for DNS */
+	uint64_t resets, bypassed, dropped_after_reset;
 };
 
 struct pipeline;
@@ -71,6 +83,47 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, FILE *out);
 /* One captured frame.  Returns the decoder's classification. */
 enum decode_status pipeline_packet(struct pipeline *p, int link, const uint8_t *frame,
 				   size_t caplen, size_t wire_len, uint64_t ts_us);
+
+/* ---- inline use ------------------------------------------------------
+ * The inline datapath asks, for each packet, what to do with it. */
+enum pipeline_action {
+	PIPE_ACCEPT = 0,
+	PIPE_HOLD,     /* a commit point whose decision waits (DNS): answer later */
+	PIPE_RESET,    /* a commit point decided "reset": drop it and reset both ends */
+	PIPE_DROP,     /* a packet of a connection already reset */
+	PIPE_BYPASS,   /* accept, and nothing more of this connection needs inspection */
+};
+
+/* The packet a verdict is about: who sent it, and the numbers a reset needs. */
+struct pipeline_verdict {
+	enum pipeline_action action;
+	uint64_t token;               /* the caller's packet token (HOLD release) */
+	struct ip_addr client, server;
+	uint16_t client_port, server_port;
+	bool from_client;
+	uint32_t seq, ack;            /* of the packet: RST to its receiver uses seq,
+	                               * RST to its sender uses ack */
+};
+
+/* Process one packet (raw IP when link is 101) and say what to do with it. */
+enum decode_status pipeline_packet_inline(struct pipeline *p, int link, const uint8_t *frame,
+					  size_t len, uint64_t ts_us, uint64_t token,
+					  struct pipeline_verdict *out);
+/* Held packets whose decision is now known (DNS answered) or whose hold
+ * expired at now_us: cb once each, with the final action (ACCEPT or RESET). */
+void pipeline_release_held(struct pipeline *p, uint64_t now_us,
+			   void (*cb)(void *ctx, const struct pipeline_verdict *v), void *ctx);
+/* Held packets right now. */
+size_t pipeline_held_count(const struct pipeline *p);
+/* Let DNS answers in (non-blocking). */
+void pipeline_service_dns(struct pipeline *p);
+/* Swap the scanner (policy reload).  Transactions already open keep the
+ * scanner they started with; the caller frees an old scanner once
+ * mail_scanner_open_scans() says none is left. */
+void pipeline_set_scanner(struct pipeline *p, struct mail_scanner *ms);
+
+/* Write a stats event now (live counters; the pipeline goes on). */
+void pipeline_emit_stats(struct pipeline *p);
 
 /* End every flow (capture end) and write the closing stats event. */
 void pipeline_finish(struct pipeline *p);
