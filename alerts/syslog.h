@@ -19,7 +19,7 @@ struct syslog_config {
 	int facility;             /* 0-23 (default 16, local0) */
 	const char *app_name;     /* default "postern" */
 	const char *hostname;     /* NULL = gethostname() */
-	uint32_t rate_per_sec;    /* token bucket: alerts per second (default 100) */
+	uint32_t rate_per_sec;    /* token bucket: alerts per second (default 100; 0 = no limit) */
 	uint32_t burst;           /* bucket size (default 200) */
 	uint32_t queue;           /* messages waiting to be sent (default 4096) */
 };
@@ -33,7 +33,13 @@ struct syslog_param {
 
 struct syslog_stats {
 	uint64_t queued, sent, dropped_queue_full, dropped_rate, send_errors, reconnects;
+	uint64_t invalid_params;  /* SD-PARAMs skipped: name empty, too long or not SD-NAME */
+	uint64_t truncated;       /* messages cut to SYSLOG_MSG_MAX (MSG or SD-PARAMs) */
+	uint64_t dropped_invalid; /* severity outside 0-7 */
 };
+
+/* Longest message sent, on every transport (UDP: one datagram). */
+#define SYSLOG_MSG_MAX 8192
 
 struct syslog_sender;
 /* NULL with a reason in err (bad target). */
@@ -49,5 +55,10 @@ size_t syslog_format(char *out, size_t cap, const struct syslog_config *c, const
 /* Waits up to timeout_ms for the queue to drain, then stops the thread. */
 void syslog_sender_free(struct syslog_sender *s, uint32_t timeout_ms);
 void syslog_stats(struct syslog_sender *s, struct syslog_stats *out);
+
+/* Test hooks.  A paused sender thread sends nothing (the queue fills).
+ * The rate limiter reads now_ns (default CLOCK_MONOTONIC). */
+void syslog_sender_pause(struct syslog_sender *s, bool paused);
+void syslog_sender_set_clock(struct syslog_sender *s, uint64_t (*now_ns)(void *arg), void *arg);
 
 #endif
