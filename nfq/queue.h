@@ -25,6 +25,8 @@ struct nfq_config {
 	bool fail_open;           /* NFQA_CFG_F_FAIL_OPEN (default true) */
 	bool gso;                 /* NFQA_CFG_F_GSO (default true) */
 	uint32_t max_batch;       /* packets handled per nfq_queue_receive call (default 64) */
+	bool conntrack;           /* NFQA_CFG_F_CONNTRACK (default true; the kernel needs
+				   * nf_conntrack_netlink for it and for ct-mark verdicts) */
 };
 void nfq_config_default(struct nfq_config *c, uint16_t queue_num);
 
@@ -42,6 +44,11 @@ struct nfq_packet {
 	uint32_t physindev, physoutdev; /* bridge ports, 0 if not bridged */
 	uint8_t hwaddr[8];        /* source MAC (NFQA_HWADDR), hwaddr_len 0 if absent */
 	uint16_t hwaddr_len;
+	uint32_t orig_len;        /* length on the wire (NFQA_CAP_LEN); > len when the
+				   * payload was cut at the 64 KiB copy range */
+	bool gso;                 /* NFQA_SKB_GSO: an unsegmented GSO packet */
+	bool csum_not_ready;      /* NFQA_SKB_CSUMNOTREADY: L4 checksum not filled in yet
+				   * (normal with NFQA_CFG_F_GSO); do not verify it */
 };
 
 enum nfq_action { NFQ_ACCEPT = 0, NFQ_DROP };
@@ -50,10 +57,15 @@ struct nfq_stats {
 	uint64_t received;        /* packets delivered to the callback */
 	uint64_t accepted, dropped;
 	uint64_t ct_marked;       /* verdicts that set conntrack mark bits */
-	uint64_t verdict_errors;  /* sendto failures (verdict lost: the kernel keeps the packet until its queue times out) */
-	uint64_t recv_errors;     /* ENOBUFS etc.: the kernel dropped queue messages */
-	uint64_t parse_errors;    /* messages without a packet id or payload */
+	uint64_t verdict_errors;  /* sendto failures and kernel error replies to verdicts
+				   * (a lost verdict leaves the packet held in the kernel
+				   * until the queue is closed) */
+	uint64_t recv_errors;     /* ENOBUFS, truncated datagrams: the kernel dropped queue messages */
+	uint64_t parse_errors;    /* messages without a packet id or payload (answered with
+				   * accept under fail_open, else drop, when the id is known) */
 	uint64_t gso;             /* packets flagged as GSO */
+	uint64_t batch_verdicts;  /* NFQNL_MSG_VERDICT_BATCH messages sent */
+	uint64_t truncated;       /* packets longer than the copy range (payload cut) */
 };
 
 struct nfq_queue;
@@ -78,5 +90,13 @@ void nfq_queue_close(struct nfq_queue *q);
  * 0 or -1. */
 struct nlmsghdr;
 int nfq_parse_packet(const struct nlmsghdr *nlh, struct nfq_packet *out);
+
+/* Verdict messages as sent (exposed for tests).  Return the message length,
+ * 0 when cap is under NFQ_VERDICT_MSG_MAX. */
+#define NFQ_VERDICT_MSG_MAX 64
+size_t nfq_build_verdict(void *buf, size_t cap, uint16_t queue_num, uint32_t id,
+			 enum nfq_action a, uint32_t ct_value, uint32_t ct_mask,
+			 uint32_t current_ct_mark);
+size_t nfq_build_verdict_batch(void *buf, size_t cap, uint16_t queue_num, uint32_t last_id);
 
 #endif
