@@ -172,9 +172,12 @@ snapshot "$TMP/s"
 check "second install changed nothing" same_file "$TMP/installed" "$TMP/s"
 check "second install ran no iptables command" sh -c "! grep -q '^+ ip6*tables' '$TMP/err'"
 
-in_ns iptables -w -A FORWARD -i br0 -o br0 -m physdev --physdev-is-bridged -j POSTERN
-in_ns iptables -w -I FORWARD 2 -i br9 -o br9 -m physdev --physdev-is-bridged -j POSTERN
-check "duplicate jumps planted" test "$(in_ns iptables -w -S FORWARD | grep -c -- '-j POSTERN$')" = 3
+for t in iptables ip6tables; do
+	in_ns $t -w -A FORWARD -i br0 -o br0 -m physdev --physdev-is-bridged -j POSTERN
+	in_ns $t -w -I FORWARD 2 -i br9 -o br9 -m physdev --physdev-is-bridged -j POSTERN
+	in_ns $t -w -I FORWARD 1 -i br0 -o br0 -p tcp -j POSTERN
+	check "$t: 4 jumps planted" test "$(in_ns $t -w -S FORWARD | grep -c -- '-j POSTERN$')" = 4
+done
 check "install with duplicate jumps exits 0" status_is 0 pb install --ports va,vc
 snapshot "$TMP/s"
 check "install leaves exactly the one jump again" same_file "$TMP/installed" "$TMP/s"
