@@ -222,6 +222,12 @@ static int parse_packet(const struct nlmsghdr *nlh, struct nfq_packet *out, bool
 	return 0;
 }
 
+bool nfq_nlmsg_fits(const struct nlmsghdr *nlh, long len)
+{
+	return len >= (long)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned long)len;
+}
+
 int nfq_parse_packet(const struct nlmsghdr *nlh, struct nfq_packet *out)
 {
 	bool id_known;
@@ -344,7 +350,7 @@ static int config_exchange(struct nfq_queue *q, struct nlmsghdr *nlh)
 			return errno;
 		}
 		int len = (int)n;
-		for (const struct nlmsghdr *m = (const void *)q->buf; mnl_nlmsg_ok(m, len);
+		for (const struct nlmsghdr *m = (const void *)q->buf; nfq_nlmsg_fits(m, len);
 		     m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_type == NLMSG_ERROR && mnl_nlmsg_portid_ok(m, portid) &&
 			    m->nlmsg_seq == seq) {
@@ -521,11 +527,11 @@ int nfq_queue_receive(struct nfq_queue *q, void (*cb)(void *ctx, const struct nf
 		}
 		int len = (int)q->pend_len;
 		const struct nlmsghdr *nlh = (const void *)(q->buf + q->pend_off);
-		while (mnl_nlmsg_ok(nlh, len) && (uint32_t)handled < q->cfg.max_batch) {
+		while (nfq_nlmsg_fits(nlh, len) && (uint32_t)handled < q->cfg.max_batch) {
 			handle_msg(q, nlh, cb, ctx, &handled);
 			nlh = mnl_nlmsg_next(nlh, &len);
 		}
-		if (mnl_nlmsg_ok(nlh, len)) {
+		if (nfq_nlmsg_fits(nlh, len)) {
 			q->pend_off = (size_t)((const uint8_t *)nlh - q->buf);
 			q->pend_len = (size_t)len;
 		} else {

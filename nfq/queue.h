@@ -90,6 +90,10 @@ void nfq_queue_close(struct nfq_queue *q);
  * 0 or -1. */
 struct nlmsghdr;
 int nfq_parse_packet(const struct nlmsghdr *nlh, struct nfq_packet *out);
+/* Whether a whole message starts at nlh within len bytes: mnl_nlmsg_ok with
+ * the length compared unsigned (libmnl 1.0.4 casts it to int, so a length
+ * over 2^31 passes there and mnl_nlmsg_next jumps out of the buffer). */
+bool nfq_nlmsg_fits(const struct nlmsghdr *nlh, long len);
 
 /* Verdict messages as sent (exposed for tests).  Return the message length,
  * 0 when cap is under NFQ_VERDICT_MSG_MAX. */
