@@ -183,7 +183,171 @@ static void test_format_utf8(void)
 #undef R
 }
 
+/* An RFC 5424 grammar check written apart from the formatter: header
+ * tokens of PRINTUSASCII within their lengths, SD-PARAM names and escapes,
+ * well-formed UTF-8 (decoded by code point, not by table) in values and MSG. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (len == 0 || i + len > n)
+			return false;
+		uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		}
+		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static bool token(const char **p, const char *end, size_t max)
+{
+	size_t n = 0;
+	while (*p < end && **p != ' ') {
+		unsigned char ch = (unsigned char)**p;
+		if (ch < 33 || ch > 126)
+			return false;
+		(*p)++;
+		n++;
+	}
+	return n >= 1 && n <= max && *p < end && *(*p)++ == ' ';
+}
+
+static bool valid_5424(const char *m, size_t n)
+{
+	const char *p = m, *end = m + n;
+	if (n < 4 || *p++ != '<')
+		return false;
+	int pri = 0, digits = 0;
+	while (p < end && *p >= '0' && *p <= '9' && digits < 3) {
+		pri = pri * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (digits == 0 || pri > 191 || end - p < 3 || memcmp(p, ">1 ", 3) != 0)
+		return false;
+	p += 3;
+	if (!token(&p, end, 32) || !token(&p, end, 255) || !token(&p, end, 48) ||
+	    !token(&p, end, 128) || !token(&p, end, 32))
+		return false;
+	if (p < end && *p == '-') {
+		p++;
+	} else {
+		const char *id = "[postern@32473";
+		if ((size_t)(end - p) < strlen(id) || memcmp(p, id, strlen(id)) != 0)
+			return false;
+		p += strlen(id);
+		while (p < end && *p == ' ') {
+			p++;
+			const char *name = p;
+			while (p < end && *p != '=') {
+				unsigned char ch = (unsigned char)*p++;
+				if (ch < 33 || ch > 126 || ch == ' ' || ch == ']' || ch == '"')
+					return false;
+			}
+			if (p == name || p - name > 32 || end - p < 2 || p[0] != '=' || p[1] != '"')
+				return false;
+			p += 2;
+			const char *v = p;
+			while (p < end && *p != '"') {
+				if (*p == ']')
+					return false;
+				if (*p == '\\') {
+					if (p + 1 >= end || !strchr("\"\\]", p[1]))
+						return false;
+					p++;
+				}
+				p++;
+			}
+			if (p >= end || !utf8_ok((const unsigned char *)v, (size_t)(p - v)))
+				return false;
+			p++;
+		}
+		if (p >= end || *p++ != ']')
+			return false;
+	}
+	if (p == end)
+		return true;
+	return *p == ' ' && p + 1 < end && utf8_ok((const unsigned char *)p + 1, (size_t)(end - p - 1));
+}
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/* Random text drawn mostly from the bytes that need care. */
+static void rnd_text(char *out, size_t max)
+{
+	static const char pool[] = "\"\\]=[ -a\x01\x7f\xff\xc3\xa9\xe2\x82\xac\xed\xa0\x80\xf4\x90\xc0";
+	size_t n = rnd() % max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = pool[rnd() % (sizeof pool - 1)];
+	out[n] = '\0';
+}
+
+static void test_format_random(void)
+{
+	struct syslog_config c = base_config();
+	char host[300], app[64], msgid[48], msg[200], names[4][40], values[4][80];
+	char buf[4096];
+	unsigned bad = 0, formatted = 0;
+	for (int iter = 0; iter < 20000; iter++) {
+		rnd_text(host, sizeof host);
+		rnd_text(app, sizeof app);
+		rnd_text(msgid, sizeof msgid);
+		rnd_text(msg, sizeof msg);
+		struct syslog_param p[4];
+		for (int i = 0; i < 4; i++) {
+			if (rnd() % 2) /* half the names from a clean alphabet */
+				snprintf(names[i], sizeof names[i], "n%u", rnd() % 1000);
+			else
+				rnd_text(names[i], sizeof names[i]);
+			rnd_text(values[i], sizeof values[i]);
+			p[i] = (struct syslog_param){names[i], values[i]};
+		}
+		c.app_name = app;
+		c.facility = (int)(rnd() % 24);
+		size_t n = syslog_format(buf, sizeof buf, &c, host, (int)(rnd() % 100000), (int)(rnd() % 8),
+					 msgid, (uint64_t)rnd() * 1000000 + rnd() % 1000000, p, 4, msg);
+		formatted += n > 0;
+		if (n == 0 || n != strlen(buf) || !valid_5424(buf, n)) {
+			if (bad++ < 3)
+				fprintf(stderr, "  not RFC 5424 (%zu): %s\n", n, buf);
+		}
+	}
+	CHECK_EQ_U(bad, 0);
+	CHECK_EQ_U(formatted, 20000);
+	/* the checker does reject what it should */
+	CHECK(valid_5424("<13>1 - h a p m - x", 19));
+	CHECK(!valid_5424("<13>1 - h a p m [postern@32473 a=\"]\"] x", 38));
+	CHECK(!valid_5424("<13>1 - h a p m - \xed\xa0\x80", 21));
+	CHECK(!valid_5424("<13>1 - h a p  m - x", 20));
+}
+
 /* ---- sender against sockets of our own ---- */
+
+/* The sender counts a message once its write returned, which may be just
+ * after the receiver saw it. */
+static void wait_sent(struct syslog_sender *s, uint64_t sent, struct syslog_stats *st)
+{
+	for (int i = 0; i < 300; i++) {
+		syslog_stats(s, st);
+		if (st->sent >= sent)
+			return;
+		usleep(10000);
+	}
+}
 
 static int udp_listener(int family, char *target, size_t n)
 {
@@ -275,7 +439,7 @@ static void test_udp_sender(void)
 	/* out-of-range severity is refused and counted */
 	CHECK(!syslog_alert(s, 8, "x", TS, NULL, 0, NULL));
 	struct syslog_stats st;
-	syslog_stats(s, &st);
+	wait_sent(s, 3, &st);
 	CHECK_EQ_U(st.queued, 3);
 	CHECK_EQ_U(st.sent, 3);
 	CHECK_EQ_U(st.invalid_params, 1);
@@ -306,6 +470,51 @@ static void test_udp_ipv6(void)
 		CHECK(strstr(buf, " v6 - over ::1") != NULL);
 		syslog_sender_free(s, 1000);
 	}
+	close(fd);
+}
+
+/* Cut to SYSLOG_MSG_MAX, a message is still well-formed: long random
+ * values and messages through a sender, each datagram checked. */
+static void test_alert_random(void)
+{
+	char target[64], err[256];
+	int fd = udp_listener(AF_INET, target, sizeof target);
+	struct syslog_config c = base_config();
+	c.transport = SYSLOG_UDP;
+	c.target = target;
+	c.rate_per_sec = 0;
+	struct syslog_sender *s = syslog_sender_new(&c, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	enum { ITER = 300, BIG = 12000 };
+	char *v1 = malloc(BIG), *v2 = malloc(BIG), *msg = malloc(BIG), *buf = malloc(BIG);
+	unsigned bad = 0, received = 0, cut = 0;
+	for (int iter = 0; iter < ITER; iter++) {
+		rnd_text(v1, (rnd() % 2) ? BIG : 100);
+		rnd_text(v2, (rnd() % 2) ? BIG : 100);
+		rnd_text(msg, BIG);
+		struct syslog_param p[] = {{"a", v1}, {"b", v2}};
+		if (!syslog_alert(s, 5, "r", TS, p, 2, msg))
+			continue;
+		ssize_t n = recv_dgram(fd, buf, BIG, 3000);
+		if (n <= 0)
+			continue;
+		received++;
+		cut += n > SYSLOG_MSG_MAX - 8;
+		if (n > SYSLOG_MSG_MAX || !valid_5424(buf, (size_t)n))
+			bad++;
+	}
+	CHECK_EQ_U(received, ITER);
+	CHECK_EQ_U(bad, 0);
+	struct syslog_stats st;
+	syslog_stats(s, &st);
+	CHECK(st.truncated > ITER / 2 && cut > ITER / 2);
+	free(v1);
+	free(v2);
+	free(msg);
+	free(buf);
+	syslog_sender_free(s, 1000);
 	close(fd);
 }
 
@@ -471,17 +680,6 @@ static void test_local_missing(void)
 
 /* ---- TCP against a listener of our own ---- */
 
-/* The sender counts a message once its write returned, which may be just
- * after the receiver saw it. */
-static void wait_sent(struct syslog_sender *s, uint64_t sent, struct syslog_stats *st)
-{
-	for (int i = 0; i < 300; i++) {
-		syslog_stats(s, st);
-		if (st->sent >= sent)
-			return;
-		usleep(10000);
-	}
-}
 
 static int tcp_listener(int *port)
 {
@@ -831,8 +1029,10 @@ int main(int argc, char **argv)
 	RUN(test_format_truncation);
 	RUN(test_format_param_names);
 	RUN(test_format_utf8);
+	RUN(test_format_random);
 	RUN(test_udp_sender);
 	RUN(test_udp_ipv6);
+	RUN(test_alert_random);
 	RUN(test_rate_limit);
 	RUN(test_queue_full);
 	RUN(test_bad_targets);
