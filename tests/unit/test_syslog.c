@@ -941,10 +941,13 @@ static void test_rsyslog(void)
 	snprintf(received, sizeof received, "%s/received.log", dir);
 	char *start[] = {"sh", script, "start", dir, udp_s, tcp_s, sock, NULL};
 	char *stop[] = {"sh", script, "stop", dir, NULL};
+	char rm[128];
+	snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
 	int rc = run_script(start);
 	CHECK_EQ_U(rc, 0);
 	if (rc != 0) {
 		run_script(stop);
+		CHECK_EQ_U(system(rm), 0);
 		return;
 	}
 	char target[64];
@@ -1015,8 +1018,6 @@ static void test_rsyslog(void)
 	syslog_sender_free(st, 2000);
 	syslog_sender_free(sl, 2000);
 	CHECK_EQ_U(run_script(stop), 0);
-	char rm[128];
-	snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
 	CHECK_EQ_U(system(rm), 0);
 }
 
