@@ -423,8 +423,8 @@ static bool open_socket(struct syslog_sender *s)
 		if (fd < 0)
 			continue;
 		if (s->cfg.transport == SYSLOG_LOCAL) {
-			/* a datagram receiver with a full queue must not make
-			 * us drop: give the daemon up to IO_TIMEOUT_MS */
+			/* room for a burst while the daemon catches up; past
+			 * it a send waits up to IO_TIMEOUT_MS, then drops */
 			int sz = 256 * 1024;
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 		}
