@@ -548,7 +548,8 @@ void nfq_queue_close(struct nfq_queue *q)
 	_Alignas(struct nlmsghdr) char msg[128];
 	struct nlmsghdr *nlh = nfq_nlmsg_put(msg, NFQNL_MSG_CONFIG, q->cfg.queue_num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
-	/* Closing the socket unbinds too; this just makes it immediate. */
+	/* Closing the socket unbinds too; this just makes it immediate.  The
+	 * kernel drops the packets still held (unanswered) at unbind. */
 	(void)mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
 	free(q->buf);

@@ -77,8 +77,13 @@ int nfq_queue_fd(const struct nfq_queue *q);
 int nfq_queue_receive(struct nfq_queue *q,
 		      void (*cb)(void *ctx, const struct nfq_packet *p), void *ctx);
 /* Verdict on one packet.  set_ct_mark: when non-zero mask, the connection's
- * mark becomes (current & ~mask) | (value & mask).  Verdicts may be given in
- * any order. */
+ * mark becomes (current & ~mask) | (value & mask), sent whole as CTA_MARK in
+ * an NFQA_CT nest (pass the packet's ct_mark as current).  The kernel applies
+ * it only through nf_conntrack_netlink's queue glue (`modprobe
+ * nf_conntrack_netlink`, CONFIG_NETFILTER_NETLINK_GLUE_CT); without it the
+ * nest is ignored and the verdict still counts.  Verdicts may be given in any
+ * order.  A kernel refusal (unknown id) arrives later, counted by
+ * nfq_queue_receive in verdict_errors. */
 int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct_value,
 		uint32_t ct_mask, uint32_t current_ct_mark);
 /* Accept every packet with id <= last_id not yet answered (NFQNL_MSG_VERDICT_BATCH). */
