@@ -721,6 +721,25 @@ static void live_ct_mark(struct nfq_queue *q, int tx, int rx)
 	CHECK_EQ_U(nfq_queue_stats(q)->ct_marked, 2);
 }
 
+/* Without CAP_NET_ADMIN the error says so (not "already bound"). */
+static void live_unprivileged(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(3);
+		struct nfq_config c;
+		nfq_config_default(&c, LIVE_QUEUE + 1);
+		char err[256] = "";
+		struct nfq_queue *q = nfq_queue_open(&c, err, sizeof(err));
+		fprintf(stderr, "  unprivileged open: %s\n", q ? "succeeded" : err);
+		_exit(!q && strstr(err, "needs CAP_NET_ADMIN") ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void live_child(int report_fd)
 {
 	if (unshare(CLONE_NEWNET) != 0) {
@@ -752,6 +771,12 @@ static void live_child(int report_fd)
 		fprintf(stderr, "open: %s\n", err);
 		goto out;
 	}
+
+	/* root: SO_RCVBUFFORCE past rmem_max (the kernel reports double) */
+	int rcvbuf = 0;
+	socklen_t sl = sizeof(rcvbuf);
+	CHECK(getsockopt(nfq_queue_fd(q), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &sl) == 0);
+	CHECK((uint32_t)rcvbuf >= c.rcvbuf);
 
 	/* a second binder of the same queue is told why it cannot have it */
 	struct nfq_queue *q2 = nfq_queue_open(&c, err, sizeof(err));
@@ -849,6 +874,7 @@ static void live_child(int report_fd)
 	close(rx);
 	close(tx);
 	live_gso();
+	live_unprivileged();
 out:;
 	unsigned counts[2] = {tl_passed, tl_failed};
 	if (write(report_fd, counts, sizeof(counts)) != (ssize_t)sizeof(counts))
