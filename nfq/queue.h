@@ -73,7 +73,9 @@ struct nfq_queue;
 struct nfq_queue *nfq_queue_open(const struct nfq_config *c, char *err, size_t errlen);
 int nfq_queue_fd(const struct nfq_queue *q);
 /* Read what is waiting (up to max_batch packets) and call cb for each.
- * Returns packets handled, 0 when nothing was waiting, -1 on a fatal error. */
+ * Returns packets handled, 0 when nothing was waiting, -1 on a fatal error.
+ * A return of max_batch means more may be waiting, possibly already read from
+ * the socket: call again before going back to poll. */
 int nfq_queue_receive(struct nfq_queue *q,
 		      void (*cb)(void *ctx, const struct nfq_packet *p), void *ctx);
 /* Verdict on one packet.  set_ct_mark: when non-zero mask, the connection's
