@@ -255,6 +255,17 @@ size_t nfq_build_verdict(void *buf, size_t cap, uint16_t queue_num, uint32_t id,
 	return nlh->nlmsg_len;
 }
 
+size_t nfq_build_verdict_mark(void *buf, size_t cap, uint16_t queue_num, uint32_t id,
+			      enum nfq_action a, uint32_t value, uint32_t mask, uint32_t current_mark)
+{
+	if (cap < NFQ_VERDICT_MSG_MAX)
+		return 0;
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue_num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, a == NFQ_DROP ? NF_DROP : NF_ACCEPT);
+	nfq_nlmsg_verdict_put_mark(nlh, (current_mark & ~mask) | (value & mask));
+	return nlh->nlmsg_len;
+}
+
 size_t nfq_build_verdict_batch(void *buf, size_t cap, uint16_t queue_num, uint32_t last_id)
 {
 	if (cap < NFQ_VERDICT_MSG_MAX)
@@ -287,6 +298,22 @@ int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct
 		q->st.accepted++;
 	if (ct_mask)
 		q->st.ct_marked++;
+	return 0;
+}
+
+int nfq_verdict_mark(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t value,
+		     uint32_t mask, uint32_t current_mark)
+{
+	_Alignas(struct nlmsghdr) uint8_t msg[NFQ_VERDICT_MSG_MAX];
+	size_t len = nfq_build_verdict_mark(msg, sizeof(msg), q->cfg.queue_num, id, a, value, mask,
+					    current_mark);
+	if (send_msg(q, msg, len) < 0)
+		return -1;
+	if (a == NFQ_DROP)
+		q->st.dropped++;
+	else
+		q->st.accepted++;
+	q->st.packet_marked++;
 	return 0;
 }
 

@@ -57,6 +57,7 @@ struct nfq_stats {
 	uint64_t received;        /* packets delivered to the callback */
 	uint64_t accepted, dropped;
 	uint64_t ct_marked;       /* verdicts that set conntrack mark bits */
+	uint64_t packet_marked;   /* verdicts that set packet mark bits (bypass) */
 	uint64_t verdict_errors;  /* sendto failures and kernel error replies to verdicts
 				   * (a lost verdict leaves the packet held in the kernel
 				   * until the queue is closed) */
@@ -88,6 +89,12 @@ int nfq_queue_receive(struct nfq_queue *q,
  * nfq_queue_receive in verdict_errors. */
 int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct_value,
 		uint32_t ct_mask, uint32_t current_ct_mark);
+/* Verdict that sets bits of the PACKET mark: (current & ~mask) | (value &
+ * mask).  Needs no conntrack glue in the kernel: the bridge rules copy the
+ * bits into the connection mark (CONNMARK --save-mark in mangle POSTROUTING,
+ * tools/postern-bridge), which then stops the queueing of the connection. */
+int nfq_verdict_mark(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t value,
+		     uint32_t mask, uint32_t current_mark);
 /* Accept every packet with id <= last_id not yet answered (NFQNL_MSG_VERDICT_BATCH). */
 int nfq_verdict_batch_accept(struct nfq_queue *q, uint32_t last_id);
 const struct nfq_stats *nfq_queue_stats(const struct nfq_queue *q);
@@ -109,5 +116,7 @@ size_t nfq_build_verdict(void *buf, size_t cap, uint16_t queue_num, uint32_t id,
 			 enum nfq_action a, uint32_t ct_value, uint32_t ct_mask,
 			 uint32_t current_ct_mark);
 size_t nfq_build_verdict_batch(void *buf, size_t cap, uint16_t queue_num, uint32_t last_id);
+size_t nfq_build_verdict_mark(void *buf, size_t cap, uint16_t queue_num, uint32_t id,
+			      enum nfq_action a, uint32_t value, uint32_t mask, uint32_t current_mark);
 
 #endif

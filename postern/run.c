@@ -7,8 +7,9 @@
  * Every packet is answered at once except the commit point whose decision
  * waits for DNS: it is held (answered later, out of order) at most
  * inline.hold_timeout_ms.  A reset drops the commit packet and injects RSTs
- * both ways; a connection that needs no more inspection gets the bypass bits
- * of its conntrack mark so the kernel stops queueing it.
+ * both ways; a packet of a connection that needs no more inspection gets the
+ * bypass bits in its mark, which the bridge rules save into the connection
+ * mark, so the kernel stops queueing the connection.
  *
  * Signals (handled by the main thread, workers only read flags):
  *   SIGHUP   reload the configuration and rules; a bad file keeps the old policy
@@ -174,7 +175,7 @@ static size_t mac_hash(int family, const uint8_t *addr)
 
 struct held_meta {
 	uint64_t token;
-	uint32_t ct_mark;
+	uint32_t mark;
 	bool used;
 };
 
@@ -265,23 +266,24 @@ static struct held_meta *held_slot(struct worker *w, uint64_t token, bool create
 	return NULL;
 }
 
-static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t ct_mark)
+/* mark: the packet's own mark, kept apart from the bypass bits. */
+static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t mark)
 {
 	const struct postern_config *c = &w->gen->cfg;
 	uint32_t id = (uint32_t)v->token;
 	switch (v->action) {
 	case PIPE_ACCEPT:
-		nfq_verdict(w->q, id, NFQ_ACCEPT, 0, 0, ct_mark);
+		nfq_verdict(w->q, id, NFQ_ACCEPT, 0, 0, 0);
 		break;
 	case PIPE_BYPASS:
-		nfq_verdict(w->q, id, NFQ_ACCEPT, c->bypass_mark, c->bypass_mask, ct_mark);
+		nfq_verdict_mark(w->q, id, NFQ_ACCEPT, c->bypass_mark, c->bypass_mask, mark);
 		break;
 	case PIPE_RESET:
-		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, ct_mark);
+		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
 		do_reset(w, v);
 		break;
 	case PIPE_DROP:
-		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, ct_mark);
+		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
 		break;
 	case PIPE_HOLD:
 		break; /* answered by on_released */
@@ -292,10 +294,10 @@ static void on_released(void *ctx, const struct pipeline_verdict *v)
 {
 	struct worker *w = ctx;
 	struct held_meta *h = held_slot(w, v->token, false);
-	uint32_t ct = h ? h->ct_mark : 0;
+	uint32_t mark = h ? h->mark : 0;
 	if (h)
 		h->used = false;
-	answer(w, v, ct);
+	answer(w, v, mark);
 }
 
 static void on_packet(void *ctx, const struct nfq_packet *p)
@@ -307,10 +309,10 @@ static void on_packet(void *ctx, const struct nfq_packet *p)
 	if (v.action == PIPE_HOLD) {
 		struct held_meta *h = held_slot(w, p->id, true);
 		if (h)
-			h->ct_mark = p->ct_mark;
+			h->mark = p->mark;
 		return;
 	}
-	answer(w, &v, p->ct_mark);
+	answer(w, &v, p->mark);
 }
 
 /* ---- alerts ------------------------------------------------------------------ */
@@ -443,11 +445,11 @@ static void write_queue_stats(struct worker *w)
 	pthread_mutex_lock(&out_lock);
 	fprintf(events_out,
 		"{\"type\":\"queue_stats\",\"queue\":%u,\"received\":%llu,\"accepted\":%llu,"
-		"\"dropped\":%llu,\"ct_marked\":%llu,\"verdict_errors\":%llu,\"recv_errors\":%llu,"
+		"\"dropped\":%llu,\"marked\":%llu,\"verdict_errors\":%llu,\"recv_errors\":%llu,"
 		"\"parse_errors\":%llu,\"gso\":%llu,\"held_now\":%zu,\"rst_sent\":%llu,"
 		"\"reset_failures\":%llu,\"mac_overwrites\":%llu,\"reload_failures\":%llu}\n",
 		w->queue, (unsigned long long)s->received, (unsigned long long)s->accepted,
-		(unsigned long long)s->dropped, (unsigned long long)s->ct_marked,
+		(unsigned long long)s->dropped, (unsigned long long)s->packet_marked,
 		(unsigned long long)s->verdict_errors, (unsigned long long)s->recv_errors,
 		(unsigned long long)s->parse_errors, (unsigned long long)s->gso,
 		pipeline_held_count(w->pl), (unsigned long long)(is ? is->sent : 0),
@@ -529,6 +531,7 @@ static int worker_open(struct worker *w, struct policy_gen *g)
 	char err[512];
 	struct nfq_config qc;
 	nfq_config_default(&qc, w->queue);
+	qc.conntrack = false; /* bypass goes through the packet mark (see nfq_verdict_mark) */
 	qc.queue_maxlen = g->cfg.queue_maxlen;
 	qc.rcvbuf = (uint32_t)(g->cfg.queue_rcvbuf > UINT32_MAX ? UINT32_MAX : g->cfg.queue_rcvbuf);
 	w->q = nfq_queue_open(&qc, err, sizeof err);

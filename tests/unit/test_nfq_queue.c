@@ -369,8 +369,8 @@ static void test_multi_message(void)
 
 struct verdict_seen {
 	uint16_t type, queue;
-	bool has_hdr, has_ct, has_ct_mark;
-	uint32_t verdict, id, ct_mark;
+	bool has_hdr, has_ct, has_ct_mark, has_mark;
+	uint32_t verdict, id, ct_mark, mark;
 	unsigned ct_attrs;
 };
 
@@ -396,6 +396,12 @@ static int verdict_attr_cb(const struct nlattr *a, void *data)
 			v->has_hdr = true;
 			v->verdict = ntohl(h.verdict);
 			v->id = ntohl(h.id);
+		}
+		break;
+	case NFQA_MARK:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			v->has_mark = true;
+			v->mark = ntohl(mnl_attr_get_u32(a));
 		}
 		break;
 	case NFQA_CT:
@@ -456,6 +462,21 @@ static void test_verdict_build(void)
 	CHECK_EQ_U(v.verdict, NF_DROP);
 
 	CHECK_EQ_U(nfq_build_verdict(buf, NFQ_VERDICT_MSG_MAX - 1, 5, 1, NFQ_ACCEPT, 1, 1, 0), 0);
+
+	/* packet-mark verdict (the bypass path): bits outside the mask kept */
+	memset(&v, 0, sizeof v);
+	n = nfq_build_verdict_mark(buf, sizeof(buf), 5, 80, NFQ_ACCEPT, 0x10000000, 0x10000000,
+				   0x00000007);
+	CHECK(parse_verdict(buf, n, &v));
+	CHECK(v.has_mark && !v.has_ct);
+	CHECK_EQ_U(v.mark, 0x10000007);
+	CHECK_EQ_U(v.id, 80);
+	CHECK_EQ_U(v.verdict, NF_ACCEPT);
+	memset(&v, 0, sizeof v);
+	n = nfq_build_verdict_mark(buf, sizeof(buf), 5, 81, NFQ_ACCEPT, 0, 0x10000000, 0xffffffff);
+	CHECK(parse_verdict(buf, n, &v));
+	CHECK_EQ_U(v.mark, 0xefffffff);
+	CHECK_EQ_U(nfq_build_verdict_mark(buf, 8, 5, 1, NFQ_ACCEPT, 1, 1, 0), 0);
 
 	n = nfq_build_verdict_batch(buf, sizeof(buf), 9, 1000);
 	CHECK(parse_verdict(buf, n, &v));
