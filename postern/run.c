@@ -613,9 +613,13 @@ static int parse_queues(const char *s, uint16_t *first, uint16_t *last)
 
 static int drop_capabilities(void)
 {
-	/* Sockets are open; nothing later needs privileges (reloads read files
-	 * the configuration names, which root-owned 0644 files allow). */
+	/* Sockets are open.  What stays: CAP_NET_ADMIN, because nfnetlink checks
+	 * the sender's capability on every verdict message, not only at bind.
+	 * AF_PACKET sends need nothing once the socket exists; reloads read
+	 * files the configuration names, which root-owned 0644 files allow. */
 	capng_clear(CAPNG_SELECT_BOTH);
+	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+		     CAP_NET_ADMIN);
 	return capng_apply(CAPNG_SELECT_BOTH) == 0 ? 0 : -1;
 }
 
