@@ -284,18 +284,26 @@ static int send_msg(struct nfq_queue *q, const void *msg, size_t len)
 	return 0;
 }
 
-int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct_value,
-		uint32_t ct_mask, uint32_t current_ct_mark)
+/* Send one verdict and count what it said. */
+static int send_counted(struct nfq_queue *q, const void *msg, size_t len, enum nfq_action a)
 {
-	_Alignas(struct nlmsghdr) uint8_t msg[NFQ_VERDICT_MSG_MAX];
-	size_t len = nfq_build_verdict(msg, sizeof(msg), q->cfg.queue_num, id, a, ct_value,
-				       ct_mask, current_ct_mark);
 	if (send_msg(q, msg, len) < 0)
 		return -1;
 	if (a == NFQ_DROP)
 		q->st.dropped++;
 	else
 		q->st.accepted++;
+	return 0;
+}
+
+int nfq_verdict(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32_t ct_value,
+		uint32_t ct_mask, uint32_t current_ct_mark)
+{
+	_Alignas(struct nlmsghdr) uint8_t msg[NFQ_VERDICT_MSG_MAX];
+	size_t len = nfq_build_verdict(msg, sizeof(msg), q->cfg.queue_num, id, a, ct_value,
+				       ct_mask, current_ct_mark);
+	if (send_counted(q, msg, len, a) < 0)
+		return -1;
 	if (ct_mask)
 		q->st.ct_marked++;
 	return 0;
@@ -307,12 +315,8 @@ int nfq_verdict_mark(struct nfq_queue *q, uint32_t id, enum nfq_action a, uint32
 	_Alignas(struct nlmsghdr) uint8_t msg[NFQ_VERDICT_MSG_MAX];
 	size_t len = nfq_build_verdict_mark(msg, sizeof(msg), q->cfg.queue_num, id, a, value, mask,
 					    current_mark);
-	if (send_msg(q, msg, len) < 0)
+	if (send_counted(q, msg, len, a) < 0)
 		return -1;
-	if (a == NFQ_DROP)
-		q->st.dropped++;
-	else
-		q->st.accepted++;
 	q->st.packet_marked++;
 	return 0;
 }
