@@ -6,6 +6,7 @@
 #   unbound.sh stop DIR
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/daemon.sh"
 unbound=${UNBOUND:-/usr/sbin/unbound}
 
 usage() {
@@ -29,35 +30,10 @@ start)
 	sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" "$here/unbound.conf.in" >"$dir/unbound.conf"
 	"$unbound" -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1 &
 	echo $! >"$dir/unbound.sh.pid"
-	i=0
-	while [ $i -lt 100 ]; do
-		if ! kill -0 "$(cat "$dir/unbound.sh.pid")" 2>/dev/null; then
-			echo "$0: unbound exited:" >&2
-			cat "$dir/unbound.log" >&2
-			exit 1
-		fi
-		# TCP probe through bash's /dev/tcp (plain sh has none)
-		if bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
-			exit 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$0: unbound did not answer on 127.0.0.1:$port" >&2
-	kill "$(cat "$dir/unbound.sh.pid")" 2>/dev/null || true
-	exit 1
+	daemon_wait unbound "$dir/unbound.sh.pid" "$dir/unbound.log" tcp_listening 127.0.0.1 "$port"
 	;;
 stop)
-	if [ -f "$dir/unbound.sh.pid" ]; then
-		pid=$(cat "$dir/unbound.sh.pid")
-		kill "$pid" 2>/dev/null || true
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		rm -f "$dir/unbound.sh.pid"
-	fi
+	daemon_stop "$dir/unbound.sh.pid"
 	;;
 *)
 	usage

@@ -8,6 +8,7 @@
 #   rsyslog.sh stop DIR
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/daemon.sh"
 rsyslogd=${RSYSLOGD:-/usr/sbin/rsyslogd}
 
 usage() {
@@ -34,37 +35,11 @@ start)
 	# -n: foreground; -f: this configuration only; -i: a private pid file.
 	"$rsyslogd" -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" >"$dir/rsyslogd.log" 2>&1 &
 	echo $! >"$dir/rsyslog.sh.pid"
-	i=0
-	while [ $i -lt 100 ]; do
-		if ! kill -0 "$(cat "$dir/rsyslog.sh.pid")" 2>/dev/null; then
-			echo "$0: rsyslogd exited:" >&2
-			cat "$dir/rsyslogd.log" >&2
-			exit 1
-		fi
-		# TCP probe through bash's /dev/tcp (plain sh has none)
-		if [ -S "$sock" ] && bash -c "exec 3<>/dev/tcp/127.0.0.1/$tcp" 2>/dev/null; then
-			exit 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$0: rsyslogd did not listen on 127.0.0.1:$tcp and $sock:" >&2
-	cat "$dir/rsyslogd.log" >&2
-	kill "$(cat "$dir/rsyslog.sh.pid")" 2>/dev/null || true
-	exit 1
+	ready() { [ -S "$sock" ] && tcp_listening 127.0.0.1 "$tcp"; }
+	daemon_wait rsyslogd "$dir/rsyslog.sh.pid" "$dir/rsyslogd.log" ready
 	;;
 stop)
-	if [ -f "$dir/rsyslog.sh.pid" ]; then
-		pid=$(cat "$dir/rsyslog.sh.pid")
-		kill "$pid" 2>/dev/null || true
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		rm -f "$dir/rsyslog.sh.pid"
-	fi
+	daemon_stop "$dir/rsyslog.sh.pid"
 	;;
 *)
 	usage
