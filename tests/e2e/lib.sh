@@ -33,8 +33,9 @@
 #   e2e_wait_delivered ID [SECONDS]   until a Maildir file holds Message-ID ID
 #   e2e_swaks_file OUT FILE ARGS...  the same, sending FILE as the message
 #   e2e_delivered_file ID  path of that file
-#   e2e_wait_event ID VERDICT [SECONDS]  until postern wrote the
-#                          smtp_transaction event of ID with that verdict
+#   e2e_wait_event ID VERDICT [REASON_ID...]  until postern wrote the
+#                          smtp_transaction event of ID with that verdict and
+#                          reasons (20 s at most)
 #   e2e_wait_log FILE REGEX [SECONDS]
 #   e2e_body_compare SENT ID  delivered message from its first own header on
 #                          equals SENT (LF line ends), byte for byte
@@ -47,6 +48,7 @@ POLICY_DIR=$SRC_ROOT/tests/pcaps/content/policy
 BRIDGE_TOOL=$SRC_ROOT/tools/postern-bridge
 RSYSLOG_SH=$SRC_ROOT/tests/syslog/rsyslog.sh
 QUEUES=0-1
+NQUEUES=2
 
 C4=10.97.0.1 S4=10.97.0.2 C6=fd97::1 S6=fd97::2
 MAILDIR=""
@@ -289,27 +291,39 @@ e2e_postern_stop() {
 e2e_stats() {
 	local n want
 	n=$(grep -c '"type":"queue_stats"' "$WORK/events.jsonl")
-	want=$((n + 2))
+	want=$((n + NQUEUES))
 	kill -USR1 "$POSTERN_PID"
 	e2e_wait 10 sh -c "[ \$(grep -c '\"type\":\"queue_stats\"' '$WORK/events.jsonl') -ge $want ]" ||
 		fail "no queue_stats after SIGUSR1"
 }
 
-# Sum of FIELD over the last queue_stats line of each queue.
-e2e_queue_stat() { # FIELD
-	python3 - "$WORK/events.jsonl" "$1" <<'EOF'
+# e2e_stat TYPE PATH: sum over the workers of PATH (dotted, e.g. app.resets)
+# in their last event of TYPE (queue_stats or stats).  queue_stats carry
+# their queue; stats do not, so the last NQUEUES stats lines are taken (each
+# worker writes one per SIGUSR1: call after e2e_stats).
+e2e_stat() { # TYPE PATH
+	python3 - "$WORK/events.jsonl" "$1" "$2" "$NQUEUES" <<'PY'
 import json, sys
-last = {}
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+path, typ, key, nq = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+qs, st = {}, []
+for line in open(path, encoding="utf-8", errors="replace"):
     try:
         e = json.loads(line)
     except ValueError:
         continue
-    if e.get("type") == "queue_stats":
-        last[e["queue"]] = e
-print(sum(e.get(sys.argv[2], 0) for e in last.values()))
-EOF
+    if e.get("type") == "stats":
+        st.append(e)
+    elif e.get("type") == "queue_stats":
+        qs[e["queue"]] = e
+total = 0
+for e in (qs.values() if typ == "queue_stats" else st[-nq:]):
+    for k in key.split("."):
+        e = e.get(k, 0) if isinstance(e, dict) else 0
+    total += e if isinstance(e, int) else 0
+print(total)
+PY
 }
+e2e_queue_stat() { e2e_stat queue_stats "$1"; }
 
 # A message: our headers first (e2e_body_compare finds the stored copy by
 # the first one), then the body.
@@ -365,8 +379,8 @@ e2e_delivered_count() {
 	find "$MAILDIR/new" -type f 2>/dev/null | wc -l
 }
 
-e2e_wait_event() { # ID VERDICT [SECONDS]
-	e2e_wait "${3:-20}" python3 "$E2E_DIR/event_has.py" "$WORK/events.jsonl" "<$1@e2e.test>" "$2"
+e2e_wait_event() { # ID VERDICT [REASON_ID...]
+	e2e_wait 20 python3 "$E2E_DIR/event_has.py" "$WORK/events.jsonl" "<$1@e2e.test>" "${@:2}"
 }
 
 e2e_body_compare() { # SENT_FILE ID
