@@ -49,6 +49,7 @@
 #define HELD_META_MAX 4096   /* same bound as the pipeline's held packets */
 #define RETIRED_MAX 16       /* old policies still used by open transactions */
 #define POLL_MS 100          /* how often a quiet worker looks at its flags */
+#define ACCEPT_BATCH 64      /* = nfq max_batch: plain accepts gathered per receive */
 
 static const char run_usage[] =
 	"Usage: postern run --config FILE [--queues A[-B]] [OPTIONS]\n"
@@ -200,6 +201,9 @@ struct worker {
 	struct mac_slot *macs;
 	struct held_meta held[HELD_META_MAX];
 	uint64_t mac_overwrites, reset_failures, reload_failures;
+	/* Plain accepts of the current receive batch, answered together. */
+	uint32_t acc_ids[ACCEPT_BATCH];
+	size_t nacc;
 	unsigned stats_seen;
 };
 
@@ -290,6 +294,25 @@ static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t 
 	}
 }
 
+/* Answer the gathered plain accepts: one batch verdict when no packet is held
+ * (a batch accepts every unanswered id up to the last, held ones included),
+ * one verdict each otherwise. */
+static void flush_accepts(struct worker *w)
+{
+	if (!w->nacc)
+		return;
+	uint32_t max = w->acc_ids[0];
+	for (size_t i = 1; i < w->nacc; i++)
+		if (w->acc_ids[i] > max)
+			max = w->acc_ids[i];
+	if (pipeline_held_count(w->pl) == 0 && w->nacc > 1)
+		nfq_verdict_batch_accept(w->q, max);
+	else
+		for (size_t i = 0; i < w->nacc; i++)
+			nfq_verdict(w->q, w->acc_ids[i], NFQ_ACCEPT, 0, 0, 0);
+	w->nacc = 0;
+}
+
 static void on_released(void *ctx, const struct pipeline_verdict *v)
 {
 	struct worker *w = ctx;
@@ -307,9 +330,15 @@ static void on_packet(void *ctx, const struct nfq_packet *p)
 	struct pipeline_verdict v;
 	pipeline_packet_inline(w->pl, LINKTYPE_RAW, p->payload, p->len, p->ts_us, p->id, &v);
 	if (v.action == PIPE_HOLD) {
+		/* Gathered accepts of earlier ids must not be batched past it. */
+		flush_accepts(w);
 		struct held_meta *h = held_slot(w, p->id, true);
 		if (h)
 			h->mark = p->mark;
+		return;
+	}
+	if (v.action == PIPE_ACCEPT && w->nacc < ACCEPT_BATCH) {
+		w->acc_ids[w->nacc++] = p->id;
 		return;
 	}
 	answer(w, &v, p->mark);
@@ -511,7 +540,9 @@ static void *worker_main(void *arg)
 		if (nres)
 			resolvers_process(w, fds + 1, nres);
 		if (fds[0].revents & POLLIN) {
-			if (nfq_queue_receive(w->q, on_packet, w) < 0) {
+			int got = nfq_queue_receive(w->q, on_packet, w);
+			flush_accepts(w);
+			if (got < 0) {
 				fprintf(stderr, "postern: queue %u: receive failed: %s\n", w->queue,
 					strerror(errno));
 				w->status = 1;
