@@ -28,6 +28,7 @@
 #   e2e_mail_file FILE ID [BODYFILE]  write a complete message with
 #                          Message-ID <ID@e2e.test> and the body (default: a
 #                          generated text with dot lines and UTF-8)
+#   e2e_text_body TAG      print that generated text
 #   e2e_swaks OUT ARGS...  swaks from the client ns to the server, output in OUT;
 #                          returns swaks's exit status
 #   e2e_wait_delivered ID [SECONDS]   until a Maildir file holds Message-ID ID
@@ -37,6 +38,8 @@
 #                          smtp_transaction event of ID with that verdict and
 #                          reasons (20 s at most)
 #   e2e_wait_log FILE REGEX [SECONDS]
+#   e2e_assert_not_queued ID CLIENT_RE  Postfix lost the session in DATA
+#                          and neither queued nor delivered ID
 #   e2e_body_compare SENT ID  delivered message from its first own header on
 #                          equals SENT (LF line ends), byte for byte
 #   fail MSG / skip MSG / e2e_pass
@@ -341,21 +344,47 @@ e2e_mail_file() { # FILE ID [BODYFILE] [SUBJECT]
 		if [ -n "${3:-}" ]; then
 			cat "$3"
 		else
-			local i
-			for i in $(seq 1 400); do
-				printf 'line %04d of %s: the quick brown fox jumps over the lazy dog; 빠른 갈색 여우\n' "$i" "$2"
-				# dot-stuffed on the wire, unstuffed by Postfix
-				[ $((i % 97)) = 0 ] && printf '.leading dot %d\n..two dots\n' "$i"
-			done
+			e2e_text_body "$2"
 		fi
 	} >"$1"
 }
+
+# About 37 KB of UTF-8 text, with lines that start with dots.
+e2e_text_body() { # TAG
+	local i
+	for i in $(seq 1 400); do
+		printf 'line %04d of %s: the quick brown fox jumps over the lazy dog; 빠른 갈색 여우\n' "$i" "$1"
+		# dot-stuffed on the wire, unstuffed by Postfix
+		[ $((i % 97)) = 0 ] && printf '.leading dot %d\n..two dots\n' "$i"
+	done
+}
+
+# The last lines of a swaks transcript (failure messages).
+e2e_show() { tail -n 25 "$1" >&2; }
 
 e2e_swaks() { # OUT SWAKS_ARGS...
 	local out=$1
 	shift
 	cli timeout 60 swaks --server "$S4" --helo client.e2e.test \
 		--from alice@client.e2e.test --to bob@e2e.test "$@" >"$out" 2>&1
+}
+
+# The server ended the session of message ID in DATA without queueing it:
+# smtpd logged "lost connection after DATA" for CLIENT and its DATA failed
+# (data=0/1), and if cleanup had started on the message (it logs the
+# Message-ID while the body still arrives) the queue manager never saw it.
+e2e_assert_not_queued() { # ID CLIENT_REGEX
+	e2e_wait_log "$WORK/maillog" "lost connection after DATA .*$2" 20 ||
+		fail "$1: Postfix did not log 'lost connection after DATA' for $2"
+	e2e_wait_log "$WORK/maillog" "disconnect from .*$2.* data=0/1 " 10 ||
+		fail "$1: Postfix did not log a failed DATA (data=0/1)"
+	sleep 1
+	local qid
+	qid=$(sed -n "s/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1@e2e.test>.*/\1/p" "$WORK/maillog")
+	if [ -n "$qid" ] && grep -Eq "$qid: (from=|to=)" "$WORK/maillog"; then
+		fail "$1: Postfix queued the message ($qid)"
+	fi
+	[ -z "$(e2e_delivered_file "$1")" ] || fail "$1: the message was delivered"
 }
 
 # swaks ends DATA with CRLF "." CRLF after the data: given without its last

@@ -17,7 +17,7 @@ for fam in 4 6; do
 	e2e_mail_file "$WORK/$id.eml" "$id"
 	srvaddr=$S4; [ $fam = 6 ] && srvaddr=$S6
 	e2e_swaks_file "$WORK/$id.swaks" "$WORK/$id.eml" --server "$srvaddr" ||
-		{ cat "$WORK/$id.swaks" >&2; fail "swaks (IPv$fam) failed"; }
+		{ e2e_show "$WORK/$id.swaks"; fail "swaks (IPv$fam) failed"; }
 	e2e_wait_delivered "$id" || fail "IPv$fam mail $id not delivered within 30 s"
 	e2e_body_compare "$WORK/$id.eml" "$id"
 	e2e_wait_event "$id" accept >/dev/null || fail "no accept event from postern for $id"

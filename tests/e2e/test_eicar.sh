@@ -21,17 +21,13 @@ rc=0
 e2e_swaks "$WORK/$id.swaks" --header "Message-Id: <$id@e2e.test>" --header "Subject: report" \
 	--body "the report is attached" --attach-type application/octet-stream \
 	--attach-name report.dat --attach "@$WORK/eicar.dat" || rc=$?
-[ "$rc" != 0 ] || { cat "$WORK/$id.swaks" >&2; fail "swaks succeeded: the EICAR mail was not stopped"; }
+[ "$rc" != 0 ] || { e2e_show "$WORK/$id.swaks"; fail "swaks succeeded: the EICAR mail was not stopped"; }
 grep -q "queued as" "$WORK/$id.swaks" && fail "the server answered 'queued as' to the EICAR mail"
 grep -q "closed connection unexpectedly" "$WORK/$id.swaks" ||
-	{ cat "$WORK/$id.swaks" >&2; fail "swaks output does not show the connection cut"; }
+	{ e2e_show "$WORK/$id.swaks"; fail "swaks output does not show the connection cut"; }
 say "swaks: exit $rc, $(grep -i 'closed' "$WORK/$id.swaks" | head -n1 | tr -s ' ')"
 
-e2e_wait_log "$WORK/maillog" "lost connection after DATA .*10\.97\.0\.1" 20 ||
-	fail "Postfix did not log 'lost connection after DATA'"
-sleep 1
-grep -q "message-id=<$id@e2e.test>" "$WORK/maillog" && fail "Postfix queued the EICAR message"
-[ -z "$(e2e_delivered_file "$id")" ] || fail "the EICAR message was delivered"
+e2e_assert_not_queued "$id" "10\.97\.0\.1"
 say "not queued, not delivered"
 
 e2e_stats

@@ -26,7 +26,7 @@ POSTERN_PID=""
 say "postern killed (SIGKILL) in the middle of DATA, $q0 packets queued so far"
 brns "$BRIDGE_TOOL" status --bridge br0 >/dev/null || fail "the bridge rules went away with postern"
 touch "$WORK/go"
-wait "$slow" || { cat "$WORK/$id.out" >&2; fail "the interrupted session failed after postern died"; }
+wait "$slow" || { e2e_show "$WORK/$id.out"; fail "the interrupted session failed after postern died"; }
 e2e_wait_delivered "$id" || fail "interrupted mail $id not delivered"
 e2e_body_compare "$WORK/$id.eml" "$id"
 say "interrupted session completed: $(cat "$WORK/$id.out")"
@@ -35,7 +35,7 @@ for i in 1 2 3; do
 	id=next$i-$$
 	e2e_mail_file "$WORK/$id.eml" "$id"
 	e2e_swaks_file "$WORK/$id.swaks" "$WORK/$id.eml" ||
-		{ cat "$WORK/$id.swaks" >&2; fail "mail $i after postern died failed"; }
+		{ e2e_show "$WORK/$id.swaks"; fail "mail $i after postern died failed"; }
 	e2e_wait_delivered "$id" || fail "mail $id not delivered after postern died"
 	e2e_body_compare "$WORK/$id.eml" "$id"
 done

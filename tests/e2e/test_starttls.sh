@@ -16,11 +16,10 @@ say "topology, postfix (TLS), postern up"
 
 id=tls-$$
 # about 300 KB: some 200 segments, which would all be queued without the bypass
-e2e_mail_file "$WORK/body.txt" body
-for _ in 1 2 3 4 5 6 7 8; do sed -n '10,$p' "$WORK/body.txt"; done >"$WORK/big.txt"
+for i in 1 2 3 4 5 6 7 8; do e2e_text_body "part $i"; done >"$WORK/big.txt"
 e2e_mail_file "$WORK/$id.eml" "$id" "$WORK/big.txt"
 e2e_swaks_file "$WORK/$id.swaks" "$WORK/$id.eml" --tls ||
-	{ cat "$WORK/$id.swaks" >&2; fail "swaks --tls failed"; }
+	{ e2e_show "$WORK/$id.swaks"; fail "swaks --tls failed"; }
 grep -q "TLS started" "$WORK/$id.swaks" || fail "swaks did not start TLS"
 e2e_wait_delivered "$id" || fail "TLS mail $id not delivered within 30 s"
 e2e_body_compare "$WORK/$id.eml" "$id"

@@ -20,7 +20,7 @@ log=$RSYSLOG_DIR/received.log
 
 ok=clean-$$
 e2e_mail_file "$WORK/$ok.eml" "$ok"
-e2e_swaks_file "$WORK/$ok.swaks" "$WORK/$ok.eml" || { cat "$WORK/$ok.swaks" >&2; fail "clean mail failed"; }
+e2e_swaks_file "$WORK/$ok.swaks" "$WORK/$ok.eml" || { e2e_show "$WORK/$ok.swaks"; fail "clean mail failed"; }
 e2e_wait_delivered "$ok" || fail "clean mail not delivered"
 
 id=kr-$$
