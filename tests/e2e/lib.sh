@@ -58,7 +58,7 @@ MAILDIR=""
 POSTERN=""
 POSTERN_PID=""
 RSYSLOG_DIR=""
-T0=$(date +%s.%N)
+T0=$(date +%s%N)
 
 # netns_lib.sh (the capture scripts' helpers): netns_addr, postfix_config,
 # postfix_start, cli.  Its netns_begin/cleanup are not used: the trap here
@@ -66,7 +66,10 @@ T0=$(date +%s.%N)
 # shellcheck source=../capture/netns_lib.sh
 . "$SRC_ROOT/tests/capture/netns_lib.sh"
 
-say() { printf '[%6.2fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*"; }
+say() {
+	local ms=$((($(date +%s%N) - T0) / 1000000))
+	printf '[%3d.%02ds] %s\n' $((ms / 1000)) $((ms % 1000 / 10)) "$*"
+}
 fail() {
 	echo "FAIL: $*" >&2
 	e2e_dump >&2
@@ -95,7 +98,7 @@ e2e_dump() {
 e2e_init() { # POSTERN_EXE
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, iptables, NFQUEUE)"
 	local t
-	for t in ip iptables ip6tables ethtool stdbuf swaks postfix postconf python3 bc; do
+	for t in ip iptables ip6tables ethtool stdbuf swaks postfix postconf openssl python3; do
 		command -v "$t" >/dev/null || fail "missing tool: $t"
 	done
 	[ $# -ge 1 ] && [ -x "$1" ] || fail "usage: $0 POSTERN_EXECUTABLE"
@@ -103,11 +106,23 @@ e2e_init() { # POSTERN_EXE
 	NS_C=pst-e2e-c-$$ NS_B=pst-e2e-b-$$ NS_S=pst-e2e-s-$$
 	IF_C=e2e-c IF_S=e2e-s
 	ADDRS_C=("$C4/24" "$C6/64") ADDRS_S=("$S4/24" "$S6/64")
+	e2e_sweep
 	trap e2e_cleanup EXIT
 	trap 'exit 1' INT TERM
 	WORK=$(mktemp -d /tmp/pst-e2e.XXXXXX)
 	chmod 755 "$WORK"
 	MAILDIR=$WORK/mail/inbox
+}
+
+# Namespaces of earlier runs killed too hard to clean up (their pid is gone).
+e2e_sweep() {
+	local ns pid p
+	for ns in $(ip netns list | grep -Eo '^pst-e2e-[cbs]-[0-9]+'); do
+		pid=${ns##*-}
+		kill -0 "$pid" 2>/dev/null && continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
 }
 
 e2e_cleanup() {
