@@ -17,9 +17,12 @@ printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H
 	fail "EICAR test file written wrongly"
 
 id=eicar-$$
+# some 37 KB of text before the attachment: many segments precede the one
+# that completes the mail
+e2e_text_body "$id" >"$WORK/body.txt"
 rc=0
 e2e_swaks "$WORK/$id.swaks" --header "Message-Id: <$id@e2e.test>" --header "Subject: report" \
-	--body "the report is attached" --attach-type application/octet-stream \
+	--body "@$WORK/body.txt" --attach-type application/octet-stream \
 	--attach-name report.dat --attach "@$WORK/eicar.dat" || rc=$?
 [ "$rc" != 0 ] || { e2e_show "$WORK/$id.swaks"; fail "swaks succeeded: the EICAR mail was not stopped"; }
 grep -q "queued as" "$WORK/$id.swaks" && fail "the server answered 'queued as' to the EICAR mail"
