@@ -50,6 +50,8 @@
 #define RETIRED_MAX 16       /* old policies still used by open transactions */
 #define POLL_MS 100          /* how often a quiet worker looks at its flags */
 #define ACCEPT_BATCH 64      /* = nfq max_batch: plain accepts gathered per receive */
+#define OWN_RST_MAX 64       /* resets per receive batch fed back to the pipeline */
+#define LINKTYPE_ETHERNET 1
 
 static const char run_usage[] =
 	"Usage: postern run --config FILE [--queues A[-B]] [OPTIONS]\n"
@@ -201,6 +203,12 @@ struct worker {
 	struct mac_slot *macs;
 	struct held_meta held[HELD_META_MAX];
 	uint64_t mac_overwrites, reset_failures, reload_failures;
+	/* The RSTs sent, to be fed back into the pipeline (see do_reset). */
+	struct {
+		uint8_t frame[96];
+		size_t len;
+	} own_rst[OWN_RST_MAX];
+	size_t nown_rst;
 	/* Plain accepts of the current receive batch, answered together. */
 	uint32_t acc_ids[ACCEPT_BATCH];
 	size_t nacc;
@@ -238,6 +246,13 @@ static bool lookup(const struct worker *w, const struct ip_addr *a, struct injec
 	return true;
 }
 
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 {
 	struct inject_end client = {0}, server = {0};
@@ -252,6 +267,30 @@ static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 	uint32_t to_client = v->from_client ? v->ack : v->seq;
 	if (!ok || !w->inj || injector_reset(w->inj, &client, &server, to_server, to_client) != 0)
 		w->reset_failures++;
+	/* The injected RSTs never pass the queue, so the pipeline would see the
+	 * connection end only at its idle timeout, and the transaction's event
+	 * and alert with it.  Feed it the RST sent to the client (the one its
+	 * tracker finds in window: the server->client stream is where the
+	 * packet's ack left it, while the client->server stream already took
+	 * the dropped bytes), after the current batch, never from inside a
+	 * pipeline callback. */
+	if (w->nown_rst < OWN_RST_MAX) {
+		size_t n = inject_build_rst(w->own_rst[w->nown_rst].frame,
+					   sizeof w->own_rst[w->nown_rst].frame, &server, &client,
+					   to_client, to_server);
+		if (n)
+			w->own_rst[w->nown_rst++].len = n;
+	}
+}
+
+static void feed_own_resets(struct worker *w)
+{
+	for (size_t i = 0; i < w->nown_rst; i++) {
+		struct pipeline_verdict ignored;
+		pipeline_packet_inline(w->pl, LINKTYPE_ETHERNET, w->own_rst[i].frame,
+				       w->own_rst[i].len, wall_us(), 0, &ignored);
+	}
+	w->nown_rst = 0;
 }
 
 static struct held_meta *held_slot(struct worker *w, uint64_t token, bool create)
@@ -399,12 +438,6 @@ static void on_decided(void *ctx, const json_t *ev)
 
 /* ---- worker life ----------------------------------------------------------- */
 
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void pipeline_settings(struct pipeline_config *pc, const struct postern_config *c)
 {
@@ -542,6 +575,7 @@ static void *worker_main(void *arg)
 		if (fds[0].revents & POLLIN) {
 			int got = nfq_queue_receive(w->q, on_packet, w);
 			flush_accepts(w);
+			feed_own_resets(w);
 			if (got < 0) {
 				fprintf(stderr, "postern: queue %u: receive failed: %s\n", w->queue,
 					strerror(errno));
@@ -549,8 +583,10 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
-		if (pipeline_held_count(w->pl))
+		if (pipeline_held_count(w->pl)) {
 			pipeline_release_held(w->pl, wall_us(), on_released, w);
+			feed_own_resets(w);
+		}
 	}
 	/* Shutdown: every held packet gets its answer now (expiry rules). */
 	pipeline_release_held(w->pl, UINT64_MAX, on_released, w);
