@@ -2,7 +2,8 @@
 # postern killed with SIGKILL in the middle of a session: the bridge rules
 # stay, NFQUEUE has no listener and --queue-bypass lets the packets through
 # (fail-open).  The interrupted session completes and the next mails are
-# delivered, uninspected.
+# delivered, uninspected.  A new postern then binds the same queues and
+# enforces again.
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -43,4 +44,14 @@ done
 q1=$(brns iptables -t filter -L POSTERN -n -v -x | awk '/NFQUEUE/ {print $1; exit}')
 [ "$q1" -gt "$q0" ] || fail "the later packets did not hit the NFQUEUE rule ($q0 -> $q1): fail-open not exercised"
 say "3 more mails delivered with no postern; NFQUEUE rule packets $q0 -> $q1"
+
+e2e_postern_start
+kr=kr-$$
+printf '이 문서는 대외비 자료입니다.\n' >"$WORK/kr.txt"
+e2e_mail_file "$WORK/$kr.eml" "$kr" "$WORK/kr.txt"
+e2e_swaks_file "$WORK/$kr.swaks" "$WORK/$kr.eml" && fail "the restarted postern let the keyword mail through"
+e2e_assert_not_queued "$kr" "10\.97\.0\.1"
+e2e_postern_stop
+e2e_wait_event "$kr" reset kr-confidential >/dev/null || fail "no reset event from the restarted postern"
+say "restarted postern binds the queues again and resets the keyword mail"
 e2e_pass
