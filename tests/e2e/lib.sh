@@ -42,6 +42,8 @@
 #                          and neither queued nor delivered ID
 #   e2e_body_compare SENT ID  delivered message from its first own header on
 #                          equals SENT (LF line ends), byte for byte
+#   e2e_capture_start NAME NS IF / e2e_capture_stop_all / e2e_rst_from NAME SRC
+#                          tcpdump port 25 to WORK/NAME.pcap; RSTs sent by SRC
 #   fail MSG / skip MSG / e2e_pass
 #   cli / brns / srv CMD...   run CMD in the client / bridge / server ns
 
@@ -58,6 +60,7 @@ MAILDIR=""
 POSTERN=""
 POSTERN_PID=""
 RSYSLOG_DIR=""
+CAPTURE_PIDS=()
 T0=$(date +%s%N)
 
 # netns_lib.sh (the capture scripts' helpers): netns_addr, postfix_config,
@@ -89,6 +92,13 @@ e2e_dump() {
 		[ -s "$WORK/$f" ] && { echo "---- $f (last 40 lines)"; tail -n 40 "$WORK/$f"; }
 	done
 	[ -s "$WORK/events.jsonl" ] && { echo "---- events (last 5, cut)"; tail -n 5 "$WORK/events.jsonl" | cut -c1-600; }
+	for f in "$WORK"/*.pcap; do
+		[ -s "$f" ] || continue
+		echo "---- $(basename "$f") (RSTs, then the last 6 packets; line numbers)"
+		tcpdump -r "$f" -n -S 2>/dev/null | cut -c1-150 | cat -n >"$f.txt"
+		grep 'Flags \[R' "$f.txt"
+		tail -n 6 "$f.txt"
+	done
 	if [ -n "$NS_B" ] && ip netns list | grep -qw "$NS_B"; then
 		echo "---- iptables POSTERN (bridge ns)"
 		brns iptables -t filter -L POSTERN -n -v 2>/dev/null | head -n 12
@@ -98,7 +108,7 @@ e2e_dump() {
 e2e_init() { # POSTERN_EXE
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, iptables, NFQUEUE)"
 	local t
-	for t in ip iptables ip6tables ethtool stdbuf swaks postfix postconf openssl python3; do
+	for t in ip iptables ip6tables ethtool stdbuf swaks postfix postconf openssl python3 tcpdump; do
 		command -v "$t" >/dev/null || fail "missing tool: $t"
 	done
 	[ $# -ge 1 ] && [ -x "$1" ] || fail "usage: $0 POSTERN_EXECUTABLE"
@@ -135,6 +145,7 @@ e2e_cleanup() {
 		wait "$POSTERN_PID" 2>/dev/null
 	fi
 	[ -n "$RSYSLOG_DIR" ] && "$RSYSLOG_SH" stop "$RSYSLOG_DIR"
+	for p in "${CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	if [ "$PF_STARTED" = 1 ]; then srv postfix -c "$CONF" stop >/dev/null 2>&1; fi
 	local ns p
 	for ns in "$NS_C" "$NS_B" "$NS_S"; do
@@ -400,6 +411,27 @@ e2e_assert_not_queued() { # ID CLIENT_REGEX
 		fail "$1: Postfix queued the message ($qid)"
 	fi
 	[ -z "$(e2e_delivered_file "$1")" ] || fail "$1: the message was delivered"
+}
+
+# tcpdump of port 25 on a namespace's interface into WORK/NAME.pcap.
+e2e_capture_start() { # NAME NS IF
+	ip netns exec "$2" tcpdump -i "$3" -n -s 200 -U --immediate-mode -w "$WORK/$1.pcap" \
+		'tcp port 25' 2>"$WORK/$1.tcpdump" &
+	CAPTURE_PIDS+=($!)
+	e2e_wait 10 grep -q listening "$WORK/$1.tcpdump" || fail "tcpdump on $3 did not start"
+}
+
+e2e_capture_stop_all() {
+	local p
+	sleep 0.3
+	for p in "${CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	CAPTURE_PIDS=()
+}
+
+# Number of RST segments in WORK/NAME.pcap sent from SRC (address.port as
+# tcpdump prints it, e.g. 10.97.0.2.25 or fd97::2.25).
+e2e_rst_from() { # NAME SRC
+	tcpdump -r "$WORK/$1.pcap" -n 2>/dev/null | grep -F " $2 > " | grep -c 'Flags \[R'
 }
 
 # swaks ends DATA with CRLF "." CRLF after the data: given without its last

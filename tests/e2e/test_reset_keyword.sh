@@ -12,6 +12,9 @@ e2e_postfix_start
 e2e_bridge_install
 e2e_postern_start
 say "topology, postfix, postern up"
+# what each end receives: the RSTs must reach both
+e2e_capture_start client "$NS_C" "$IF_C"
+e2e_capture_start server "$NS_S" "$IF_S"
 
 # IPv4: the whole message fits in the segment that ends DATA.  IPv6: some
 # 40 KB, the keyword in the first segment; the server has most of the body
@@ -38,6 +41,18 @@ for fam in 4 6; do
 	[ "$rst" -ge $((2 * n)) ] || fail "IPv$fam: postern sent $rst RSTs in all (two per reset expected)"
 	[ "$resets" = $n ] || fail "IPv$fam: postern counted $resets resets, $n expected"
 	say "postern: rst_sent=$rst app.resets=$resets dropped=$(e2e_queue_stat dropped)"
+done
+
+e2e_capture_stop_all
+for fam in 4 6; do
+	c=$C4 s=$S4
+	[ $fam = 6 ] && c=$C6 s=$S6
+	to_client=$(e2e_rst_from client "$s.25")
+	[ "$to_client" -ge 1 ] || fail "IPv$fam: the client received no RST from $s.25"
+	# from the client address, any port
+	to_server=$(tcpdump -r "$WORK/server.pcap" -n 2>/dev/null | grep -E " $c\.[0-9]+ > $s\.25:" | grep -c 'Flags \[R')
+	[ "$to_server" -ge 1 ] || fail "IPv$fam: the server received no RST from $c"
+	say "IPv$fam: RSTs seen at the client $to_client, at the server $to_server"
 done
 
 # the bridge still carries mail
