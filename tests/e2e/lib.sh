@@ -23,7 +23,8 @@
 #                          store and RBL off, alerts over UDP when a port is given)
 #   e2e_postern_start      postern run in the bridge ns (events WORK/events.jsonl,
 #                          stderr WORK/postern.log), waits until it runs
-#   e2e_postern_stop       SIGTERM, expects exit status 0
+#   e2e_postern_stop       SIGTERM, expects exit status 0 and no verdict,
+#                          receive, parse or reset errors in the queue counters
 #   e2e_stats              SIGUSR1, waits for the queue_stats lines
 #   e2e_mail_file FILE ID [BODYFILE]  write a complete message with
 #                          Message-ID <ID@e2e.test> and the body (default: a
@@ -314,6 +315,12 @@ e2e_postern_stop() {
 	wait "$POSTERN_PID" || rc=$?
 	POSTERN_PID=""
 	[ "$rc" = 0 ] || fail "postern run exited with status $rc after SIGTERM"
+	# the queue counters written at exit: the datapath had no errors
+	local k v
+	for k in verdict_errors recv_errors parse_errors reset_failures; do
+		v=$(e2e_queue_stat "$k")
+		[ "$v" = 0 ] || fail "postern counted $k=$v"
+	done
 }
 
 # SIGUSR1 and wait for one queue_stats line per queue (more than before).
