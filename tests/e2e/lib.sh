@@ -39,7 +39,7 @@
 #                          smtp_transaction event of ID with that verdict and
 #                          reasons (20 s at most)
 #   e2e_wait_log FILE REGEX [SECONDS]
-#   e2e_assert_not_queued ID CLIENT_RE  Postfix lost the session in DATA
+#   e2e_assert_not_queued ID CLIENT_RE [NTH]  Postfix lost the session in DATA
 #                          and neither queued nor delivered ID
 #   e2e_body_compare SENT ID  delivered message from its first own header on
 #                          equals SENT (LF line ends), byte for byte
@@ -406,11 +406,12 @@ e2e_swaks() { # OUT SWAKS_ARGS...
 # smtpd logged "lost connection after DATA" for CLIENT and its DATA failed
 # (data=0/1), and if cleanup had started on the message (it logs the
 # Message-ID while the body still arrives) the queue manager never saw it.
-e2e_assert_not_queued() { # ID CLIENT_REGEX
-	e2e_wait_log "$WORK/maillog" "lost connection after DATA .*$2" 20 ||
-		fail "$1: Postfix did not log 'lost connection after DATA' for $2"
-	e2e_wait_log "$WORK/maillog" "disconnect from .*$2.* data=0/1 " 10 ||
-		fail "$1: Postfix did not log a failed DATA (data=0/1)"
+e2e_assert_not_queued() { # ID CLIENT_REGEX [NTH: this client's NTH such session]
+	local nth=${3:-1}
+	e2e_wait 20 sh -c "[ \$(grep -Ec 'lost connection after DATA .*$2' '$WORK/maillog') -ge $nth ]" ||
+		fail "$1: Postfix did not log 'lost connection after DATA' for $2 (session $nth)"
+	e2e_wait 10 sh -c "[ \$(grep -Ec 'disconnect from .*$2.* data=0/1 ' '$WORK/maillog') -ge $nth ]" ||
+		fail "$1: Postfix did not log a failed DATA (data=0/1) for $2 (session $nth)"
 	sleep 1
 	local qid
 	qid=$(sed -n "s/.*postfix\/cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1@e2e.test>.*/\1/p" "$WORK/maillog")

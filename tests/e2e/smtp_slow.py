@@ -4,7 +4,8 @@
 One SMTP session that stops in the middle of DATA: EHLO, MAIL, RCPT, DATA,
 the first half of MESSAGE_FILE, then it creates READY_FILE and waits (at
 most 60 s) for GO_FILE to exist before sending the rest and the final dot.
-Prints the server's reply to the dot; exit 0 on 250, 1 otherwise.
+Prints the server's reply to the dot; exit 0 on 250, 1 on another reply,
+3 when the connection was reset, 4 when it was closed without a reply.
 """
 import os
 import smtplib
@@ -37,8 +38,15 @@ def main():
             print("no go within 60 s")
             return 1
         time.sleep(0.05)
-    s.sock.sendall(b"".join(wire[half:]) + b".\r\n")
-    code, text = s.getreply()
+    try:
+        s.sock.sendall(b"".join(wire[half:]) + b".\r\n")
+        code, text = s.getreply()
+    except ConnectionResetError as e:
+        print("reset:", e)
+        return 3
+    except smtplib.SMTPServerDisconnected as e:
+        print("closed:", e)
+        return 4
     print(code, text.decode(errors="replace"))
     s.quit()
     return 0 if code == 250 else 1

@@ -43,6 +43,27 @@ for fam in 4 6; do
 	say "postern: rst_sent=$rst app.resets=$resets dropped=$(e2e_queue_stat dropped)"
 done
 
+# Burst: postern is stopped (SIGSTOP) while the client sends the second half
+# of a 37 KB keyword mail, so it reads the waiting data segments and the one
+# that completes the mail in one batch; the RST to the server must not
+# overtake the segments accepted before it (the server would take it for an
+# out-of-order RST, answer with a challenge ACK and wait for the rest).
+id=krb-$$
+{ printf '대외비\n'; e2e_text_body burst; } >"$WORK/burst.txt"
+e2e_mail_file "$WORK/$id.eml" "$id" "$WORK/burst.txt"
+cli python3 "$E2E_DIR/smtp_slow.py" "$S4" "$WORK/$id.eml" "$WORK/ready" "$WORK/go" >"$WORK/$id.out" 2>&1 &
+slow=$!
+e2e_wait 30 test -e "$WORK/ready" || fail "burst: the session did not reach the middle of DATA"
+kill -STOP "$POSTERN_PID"
+touch "$WORK/go"
+sleep 0.5
+kill -CONT "$POSTERN_PID"
+rc=0
+wait "$slow" || rc=$?
+[ "$rc" = 3 ] || [ "$rc" = 4 ] || { cat "$WORK/$id.out" >&2; fail "burst: the client was not cut (exit $rc)"; }
+e2e_assert_not_queued "$id" "10\.97\.0\.1" 2
+say "burst: client $(cat "$WORK/$id.out"); Postfix: $(grep -Eo "lost connection after DATA [^)]*\)" "$WORK/maillog" | tail -n1), nothing queued"
+
 e2e_capture_stop_all
 for fam in 4 6; do
 	c=$C4 s=$S4
@@ -63,9 +84,9 @@ e2e_wait_delivered "$ok" || fail "clean mail after the reset not delivered"
 e2e_postern_stop
 # the transaction event of a reset mail is written when its flow ends: the
 # flow saw no FIN (the RSTs came from postern), so at the latest at exit
-for id in kr4-$$ kr6-$$; do
+for id in kr4-$$ kr6-$$ krb-$$; do
 	e2e_wait_event "$id" reset kr-confidential >/dev/null || fail "no reset event naming kr-confidential for $id"
 done
 e2e_wait_event "$ok" accept >/dev/null || fail "no accept event for $ok"
-say "events: kr4, kr6 reset (kr-confidential), $ok accept"
+say "events: kr4, kr6, krb reset (kr-confidential), $ok accept"
 e2e_pass
