@@ -75,6 +75,11 @@ for fam in 4 6; do
 	[ "$to_server" -ge 1 ] || fail "IPv$fam: the server received no RST from $c"
 	say "IPv$fam: RSTs seen at the client $to_client, at the server $to_server"
 done
+# postern's RST must reach the server after every segment accepted before it
+tcpdump -r "$WORK/server.pcap" -n -S 2>/dev/null >"$WORK/server.txt"
+python3 "$E2E_DIR/rst_order.py" "$WORK/server.txt" 25 >"$WORK/rst_order.txt" ||
+	{ cat "$WORK/rst_order.txt" >&2; fail "an RST reached the server before data segments postern had accepted earlier"; }
+say "RST order at the server: no data after the first RST on any reset connection"
 
 # the bridge still carries mail
 ok=after-$$
