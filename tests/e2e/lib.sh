@@ -45,6 +45,7 @@
 #                          equals SENT (LF line ends), byte for byte
 #   e2e_capture_start NAME NS IF / e2e_capture_stop_all / e2e_rst_from NAME SRC
 #                          tcpdump port 25 to WORK/NAME.pcap; RSTs sent by SRC
+#   e2e_check_rst_order NAME  no client data after the first RST in that capture
 #   fail MSG / skip MSG / e2e_pass
 #   cli / brns / srv CMD...   run CMD in the client / bridge / server ns
 
@@ -440,6 +441,14 @@ e2e_capture_stop_all() {
 # tcpdump prints it, e.g. 10.97.0.2.25 or fd97::2.25).
 e2e_rst_from() { # NAME SRC
 	tcpdump -r "$WORK/$1.pcap" -n 2>/dev/null | grep -F " $2 > " | grep -c 'Flags \[R'
+}
+
+# After e2e_capture_stop_all: on every connection the server saw reset,
+# no client data arrived after the first RST (rst_order.py).
+e2e_check_rst_order() { # CAPTURE_NAME
+	tcpdump -r "$WORK/$1.pcap" -n -S 2>/dev/null >"$WORK/$1.txt"
+	python3 "$E2E_DIR/rst_order.py" "$WORK/$1.txt" 25 >"$WORK/rst_order.txt" ||
+		{ cat "$WORK/rst_order.txt" >&2; fail "an RST reached the server before data segments postern had accepted earlier"; }
 }
 
 # swaks ends DATA with CRLF "." CRLF after the data: given without its last

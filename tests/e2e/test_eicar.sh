@@ -11,6 +11,7 @@ e2e_postfix_start
 e2e_bridge_install
 e2e_postern_start
 say "topology, postfix, postern up"
+e2e_capture_start server "$NS_S" "$IF_S"
 
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$WORK/eicar.dat"
 [ "$(md5sum <"$WORK/eicar.dat" | cut -c1-32)" = 44d88612fea8a8f36de82e1278abb02f ] ||
@@ -31,7 +32,11 @@ grep -q "closed connection unexpectedly" "$WORK/$id.swaks" ||
 say "swaks: exit $rc, $(grep -i 'closed' "$WORK/$id.swaks" | head -n1 | tr -s ' ')"
 
 e2e_assert_not_queued "$id" "10\.97\.0\.1"
-say "not queued, not delivered"
+e2e_capture_stop_all
+[ "$(tcpdump -r "$WORK/server.pcap" -n 2>/dev/null | grep -E ' 10\.97\.0\.1\.[0-9]+ > 10\.97\.0\.2\.25:' | grep -c 'Flags \[R')" -ge 1 ] ||
+	fail "the server received no RST"
+e2e_check_rst_order server
+say "not queued, not delivered; the server got the RST after all accepted data"
 
 e2e_stats
 rst=$(e2e_queue_stat rst_sent) resets=$(e2e_stat stats app.resets)

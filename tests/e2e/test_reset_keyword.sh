@@ -76,9 +76,7 @@ for fam in 4 6; do
 	say "IPv$fam: RSTs seen at the client $to_client, at the server $to_server"
 done
 # postern's RST must reach the server after every segment accepted before it
-tcpdump -r "$WORK/server.pcap" -n -S 2>/dev/null >"$WORK/server.txt"
-python3 "$E2E_DIR/rst_order.py" "$WORK/server.txt" 25 >"$WORK/rst_order.txt" ||
-	{ cat "$WORK/rst_order.txt" >&2; fail "an RST reached the server before data segments postern had accepted earlier"; }
+e2e_check_rst_order server
 say "RST order at the server: no data after the first RST on any reset connection"
 
 # the bridge still carries mail
