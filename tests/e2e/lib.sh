@@ -146,6 +146,8 @@ e2e_cleanup() {
 		kill -KILL "$POSTERN_PID" 2>/dev/null
 		wait "$POSTERN_PID" 2>/dev/null
 	fi
+	# this script's own background jobs (mail streams, slow clients)
+	for p in $(jobs -p); do [ "$p" = "$POSTERN_PID" ] || kill "$p" 2>/dev/null; done
 	[ -n "$RSYSLOG_DIR" ] && "$RSYSLOG_SH" stop "$RSYSLOG_DIR"
 	for p in "${CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	if [ "$PF_STARTED" = 1 ]; then srv postfix -c "$CONF" stop >/dev/null 2>&1; fi
