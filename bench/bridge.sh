@@ -16,9 +16,11 @@
 #
 # Offloads are off on every veth end (MSS-sized segments, as between real
 # hosts).  The markdown report goes to standard output, progress to standard
-# error.  PERF_OUT=FILE: perf record -g of postern during the port-25 iperf3
-# run; EVENTS_DIR=DIR: keep postern's events of each run there (LABEL.jsonl).
-# Environment: IPERF_SECONDS (5), RR_ROUNDS (10000), RR_REPEATS (3), SMTP_MESSAGES
+# error.  PERF_DIR=DIR: perf record -g of postern during each postern run of
+# the first repetition, into DIR/LABEL.data (the profile slows those runs);
+# EVENTS_DIR=DIR: keep postern's events of each run there (LABEL.jsonl).
+# Environment: REPEATS (3, throughput), IPERF_SECONDS (3), RR_ROUNDS (10000),
+# RR_REPEATS (3), SMTP_MESSAGES
 # (2000), SMTP_SESSIONS (20), SMTP_SIZE (20000), BIG_SIZE (100000000).
 set -euo pipefail
 
@@ -27,7 +29,7 @@ BUILD=${1:-/work/build-bench}
 POSTERN=$BUILD/postern/postern
 TCP_RR=$BUILD/bench/tcp_rr
 BRIDGE_TOOL=$SRC_ROOT/tools/postern-bridge
-IPERF_SECONDS=${IPERF_SECONDS:-5}
+IPERF_SECONDS=${IPERF_SECONDS:-3}
 # An inspected port that is not an SMTP port: postern waits for a server
 # greeting there, and a client that speaks first (iperf3) is given up and
 # bypassed.  On 25 and 587 postern parses everything as SMTP and never gives
@@ -35,6 +37,7 @@ IPERF_SECONDS=${IPERF_SECONDS:-5}
 BYPASS_PORT=5201
 RR_ROUNDS=${RR_ROUNDS:-10000}
 RR_REPEATS=${RR_REPEATS:-3}
+REPEATS=${REPEATS:-3}
 # Latency runs pin the tcp_rr client and server to CPU 0, and postern to CPU 0
 # (the same CPU: what processing a packet costs) or to CPU 1 (its own CPU,
 # as deployed: processing plus waking postern and then the receiver across
@@ -154,10 +157,12 @@ CLK_TCK=$(getconf CLK_TCK)
 # utime + stime of postern (all threads) in seconds; 0 when it does not run.
 postern_cpu() {
 	[ -n "$POSTERN_PID" ] || { echo 0; return; }
+	[ -r "/proc/$POSTERN_PID/stat" ] || die "postern run (pid $POSTERN_PID) is gone: $(tail -n 5 "$WORK/postern.log")"
 	awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$POSTERN_PID/stat"
 }
 
 now() { date +%s.%N; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # MEASURE: run CMD... (output in WORK/out), set M_SECS, M_BYTES, M_PKTS, M_CPU.
 measure() {
@@ -254,6 +259,7 @@ run_smtp() { # LABEL
 	R[$1.pps]=$(f0 "$(echo "$M_PKTS / $M_SECS" | bc -l)")
 	R[$1.secs]=$(printf '%.2f' "$M_SECS")
 	R[$1.cpu]=$M_CPU
+	R[$1.gbit]=$(echo "$M_BYTES * 8 / 1000000000" | bc -l)
 }
 
 run_big() { # LABEL
@@ -302,64 +308,59 @@ for i in $(seq "$RR_REPEATS"); do
 	POSTERN_PIN=()
 done
 
-# ---- plain bridge -----------------------------------------------------------
+# ---- throughput -------------------------------------------------------------
 
-say "plain bridge: iperf3 port 25 (${IPERF_SECONDS}s), 1 and 2 streams"
-run_iperf p_iperf 25 1
-run_iperf p_iperf2 25 2
-say "plain bridge: smtp-source $SMTP_SESSIONS sessions, $SMTP_MESSAGES x $SMTP_SIZE bytes"
-run_smtp p_smtp
-say "plain bridge: one $BIG_SIZE-byte message"
-run_big p_big
+# Each repetition runs every case once, plain bridge first, so that the cases
+# of one repetition are close in time; the report gives the median over the
+# repetitions and each repetition's own postern / plain ratio.
+with_postern() { # LABEL QUEUES PORTS RUN_FN RUN_ARGS...
+	local label=$1 queues=$2 ports=$3 fn=$4 perf_pid=""
+	shift 4
+	postern_start "$queues" "$ports"
+	if [ -n "${PERF_DIR:-}" ] && [[ $label == *#1 ]]; then
+		perf record -g -o "$PERF_DIR/${label%#1}.data" -p "$POSTERN_PID" >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 0.5
+	fi
+	"$fn" "$label" "$@"
+	[ -z "$perf_pid" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+	postern_stop
+	queue_stats_of "$label"
+}
+ALL_PORTS="25,587,$BYPASS_PORT"
+for i in $(seq "$REPEATS"); do
+	say "repetition $i/$REPEATS: plain bridge: iperf3 port 25 (1 and 2 streams), smtp-source, one $BIG_SIZE-byte message"
+	run_iperf "p_iperf#$i" 25 1
+	run_iperf "p_iperf2#$i" 25 2
+	run_smtp "p_smtp#$i"
+	run_big "p_big#$i"
+	say "repetition $i/$REPEATS: postern: iperf3 port $BYPASS_PORT bypassed, not queued, iperf3 port 25 queued"
+	with_postern "byp#$i" 0 "$ALL_PORTS" run_iperf "$BYPASS_PORT" 1
+	with_postern "nq#$i" 0 25,587 run_iperf "$BYPASS_PORT" 1
+	with_postern "i25#$i" 0 "$ALL_PORTS" run_iperf 25 1
+	with_postern "i25q2#$i" 0-1 "$ALL_PORTS" run_iperf 25 2
+	say "repetition $i/$REPEATS: postern: smtp-source with 1 and 2 queues, one $BIG_SIZE-byte message"
+	with_postern "q1#$i" 0 "$ALL_PORTS" run_smtp
+	with_postern "q2#$i" 0-1 "$ALL_PORTS" run_smtp
+	with_postern "big#$i" 0 "$ALL_PORTS" run_big
+done
 
-# ---- postern ----------------------------------------------------------------
-
-say "postern --queues 0: iperf3 port $BYPASS_PORT (bypassed)"
-postern_start 0
-run_iperf byp "$BYPASS_PORT" 1
-postern_stop
-queue_stats_of byp
-
-say "postern --queues 0, rules for 25,587 only: iperf3 port $BYPASS_PORT (not queued)"
-postern_start 0 25,587
-run_iperf nq "$BYPASS_PORT" 1
-postern_stop
-queue_stats_of nq
-
-say "postern --queues 0: iperf3 port 25 (parsed as SMTP)"
-postern_start 0
-if [ -n "${PERF_OUT:-}" ]; then
-	perf record -g -o "$PERF_OUT" -p "$POSTERN_PID" -- sleep "$IPERF_SECONDS" >/dev/null 2>&1 &
-	PERF_PID=$!
-fi
-run_iperf i25 25 1
-[ -n "${PERF_OUT:-}" ] && wait "$PERF_PID"
-postern_stop
-queue_stats_of i25
-
-say "postern --queues 0: smtp-source"
-postern_start 0
-run_smtp q1
-postern_stop
-queue_stats_of q1
-
-say "postern --queues 0: one $BIG_SIZE-byte message"
-postern_start 0
-run_big big
-postern_stop
-queue_stats_of big
-
-say "postern --queues 0-1: iperf3 port 25, 2 streams (parsed as SMTP)"
-postern_start 0-1
-run_iperf i25q2 25 2
-postern_stop
-queue_stats_of i25q2
-
-say "postern --queues 0-1: smtp-source"
-postern_start 0-1
-run_smtp q2
-postern_stop
-queue_stats_of q2
+# R[LABEL.KEY]: the median over the repetitions of R[LABEL#i.KEY]; R[LABEL.KEY.each]
+# lists them.  R[LABEL.KEY.ratio] lists each repetition's LABEL / BASE.
+for label in p_iperf p_iperf2 p_smtp p_big byp nq i25 i25q2 q1 q2 big; do
+	for k in mbps pps msgs secs cpu gbit received marked dropped; do
+		vals=""
+		for i in $(seq "$REPEATS"); do vals+="${R[$label#$i.$k]:+ ${R[$label#$i.$k]}}"; done
+		[ -n "$vals" ] || continue
+		R[$label.$k]=$(echo "$vals" | median)
+		R[$label.$k.each]=${vals# }
+	done
+done
+each_ratio() { # LABEL BASE KEY
+	local i out=""
+	for i in $(seq "$REPEATS"); do out+="${out:+, }$(ratio "${R[$1#$i.$3]}" "${R[$2#$i.$3]}")"; done
+	echo "$out"
+}
 
 # ---- report -----------------------------------------------------------------
 
@@ -367,7 +368,6 @@ queue_stats_of q2
 added() { # LABEL REPEAT PCT
 	echo "(${R[$1$2.$3]} - ${R[p_rr$2.$3]}) / 2" | bc -l | awk '{printf "%.1f", $1}'
 }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 rr_rows=""
 declare -A ADDED
 for i in $(seq "$RR_REPEATS"); do
@@ -391,28 +391,32 @@ Machine: $cpu_model, $(nproc) CPUs, Linux $(uname -r); build \`$BUILD\`.
 Command: \`sudo bench/bridge.sh $BUILD\`. Client, bridge and server are three network namespaces
 on this one machine, so the load generators, the kernel's bridging, postern and Postfix share its CPUs.
 
-| case | plain bridge | postern | postern / plain |
-|---|---|---|---|
-| iperf3 port $BYPASS_PORT, bypassed, 1 queue: Mbit/s (receiver) | ${R[p_iperf.mbps]} | ${R[byp.mbps]} | **$(r byp.mbps p_iperf.mbps)** |
-| iperf3 port $BYPASS_PORT, bypassed, 1 queue: packets/s into the bridge | ${R[p_iperf.pps]} | ${R[byp.pps]} | $(r byp.pps p_iperf.pps) |
-| iperf3 port $BYPASS_PORT, rules installed for 25,587 only (not queued): Mbit/s (receiver) | ${R[p_iperf.mbps]} | ${R[nq.mbps]} | $(r nq.mbps p_iperf.mbps) |
-| iperf3 port 25 (every packet queued), 1 queue: Mbit/s (receiver) | ${R[p_iperf.mbps]} | ${R[i25.mbps]} | $(r i25.mbps p_iperf.mbps) |
-| iperf3 port 25 (every packet queued), 1 queue: packets/s into the bridge | ${R[p_iperf.pps]} | ${R[i25.pps]} | $(r i25.pps p_iperf.pps) |
-| iperf3 -P 2 port 25 (every packet queued), 2 queues: Mbit/s (receiver) | ${R[p_iperf2.mbps]} | ${R[i25q2.mbps]} | $(r i25q2.mbps p_iperf2.mbps) |
-| smtp-source, 1 queue: messages/s | ${R[p_smtp.msgs]} | ${R[q1.msgs]} | **$(r q1.msgs p_smtp.msgs)** |
-| smtp-source, 1 queue: Mbit/s into the bridge | ${R[p_smtp.mbps]} | ${R[q1.mbps]} | $(r q1.mbps p_smtp.mbps) |
-| smtp-source, 1 queue: packets/s into the bridge | ${R[p_smtp.pps]} | ${R[q1.pps]} | $(r q1.pps p_smtp.pps) |
-| smtp-source, 2 queues: messages/s | ${R[p_smtp.msgs]} | ${R[q2.msgs]} | **$(r q2.msgs p_smtp.msgs)** |
-| smtp-source, 2 queues: Mbit/s into the bridge | ${R[p_smtp.mbps]} | ${R[q2.mbps]} | $(r q2.mbps p_smtp.mbps) |
-| one $BIG_SIZE-byte message, 1 session, 1 queue: Mbit/s into the bridge | ${R[p_big.mbps]} | ${R[big.mbps]} | $(r big.mbps p_big.mbps) |
+Throughput: median over $REPEATS repetitions (each runs every case once, plain bridge first); the last
+column gives each repetition's own postern / plain ratio.
 
-smtp-source: \`smtp-source -s $SMTP_SESSIONS -m $SMTP_MESSAGES -l $SMTP_SIZE -c\` (one message per
-connection) against a private Postfix (\`default_transport = discard\`): ${R[p_smtp.secs]} s plain,
-${R[q1.secs]} s with 1 queue, ${R[q2.secs]} s with 2 queues. The large message (\`smtp-source -s 1 -m 1
--l $BIG_SIZE\`): ${R[p_big.secs]} s plain, ${R[big.secs]} s through postern. "Into the bridge": bytes and
-packets received by the two bridge ports, both directions, over the wall time of the command.
+| case | plain bridge | postern | postern / plain (medians) | per repetition |
+|---|---|---|---|---|
+| iperf3 port $BYPASS_PORT, bypassed, 1 queue: Mbit/s (receiver) | ${R[p_iperf.mbps]} | ${R[byp.mbps]} | **$(r byp.mbps p_iperf.mbps)** | $(each_ratio byp p_iperf mbps) |
+| iperf3 port $BYPASS_PORT, bypassed, 1 queue: packets/s into the bridge | ${R[p_iperf.pps]} | ${R[byp.pps]} | $(r byp.pps p_iperf.pps) | $(each_ratio byp p_iperf pps) |
+| iperf3 port $BYPASS_PORT, rules for 25,587 only (never queued): Mbit/s | ${R[p_iperf.mbps]} | ${R[nq.mbps]} | $(r nq.mbps p_iperf.mbps) | $(each_ratio nq p_iperf mbps) |
+| iperf3 port 25, every packet queued, 1 queue: Mbit/s | ${R[p_iperf.mbps]} | ${R[i25.mbps]} | $(r i25.mbps p_iperf.mbps) | $(each_ratio i25 p_iperf mbps) |
+| iperf3 port 25, every packet queued, 1 queue: packets/s into the bridge | ${R[p_iperf.pps]} | ${R[i25.pps]} | $(r i25.pps p_iperf.pps) | $(each_ratio i25 p_iperf pps) |
+| iperf3 -P 2 port 25, every packet queued, 2 queues: Mbit/s | ${R[p_iperf2.mbps]} | ${R[i25q2.mbps]} | $(r i25q2.mbps p_iperf2.mbps) | $(each_ratio i25q2 p_iperf2 mbps) |
+| smtp-source, 1 queue: messages/s | ${R[p_smtp.msgs]} | ${R[q1.msgs]} | **$(r q1.msgs p_smtp.msgs)** | $(each_ratio q1 p_smtp msgs) |
+| smtp-source, 1 queue: Mbit/s into the bridge | ${R[p_smtp.mbps]} | ${R[q1.mbps]} | $(r q1.mbps p_smtp.mbps) | $(each_ratio q1 p_smtp mbps) |
+| smtp-source, 1 queue: packets/s into the bridge | ${R[p_smtp.pps]} | ${R[q1.pps]} | $(r q1.pps p_smtp.pps) | $(each_ratio q1 p_smtp pps) |
+| smtp-source, 2 queues: messages/s | ${R[p_smtp.msgs]} | ${R[q2.msgs]} | **$(r q2.msgs p_smtp.msgs)** | $(each_ratio q2 p_smtp msgs) |
+| smtp-source, 2 queues: Mbit/s into the bridge | ${R[p_smtp.mbps]} | ${R[q2.mbps]} | $(r q2.mbps p_smtp.mbps) | $(each_ratio q2 p_smtp mbps) |
+| one $BIG_SIZE-byte message, 1 session, 1 queue: Mbit/s into the bridge | ${R[p_big.mbps]} | ${R[big.mbps]} | $(r big.mbps p_big.mbps) | $(each_ratio big p_big mbps) |
 
-postern's queue_stats at exit, summed over the queues:
+iperf3: \`iperf3 -c SERVER -p PORT -t $IPERF_SECONDS [-P 2]\`, receiver's goodput. smtp-source:
+\`smtp-source -s $SMTP_SESSIONS -m $SMTP_MESSAGES -l $SMTP_SIZE -c\` (one message per connection) against a
+private Postfix (\`default_transport = discard\`); messages/s per repetition: plain ${R[p_smtp.msgs.each]},
+1 queue ${R[q1.msgs.each]}, 2 queues ${R[q2.msgs.each]}. The large message: \`smtp-source -s 1 -m 1 -l
+$BIG_SIZE\`. "Into the bridge": bytes and packets received by the two bridge ports, both directions, over
+the wall time of the command.
+
+postern's queue_stats at exit, summed over the queues (median over the repetitions):
 
 | run | received | marked (bypass) | dropped |
 |---|---|---|---|
@@ -443,5 +447,7 @@ postern's CPU time (utime + stime of all its threads, /proc/PID/stat) per Gbit t
 |---|---|---|---|
 | iperf3 port $BYPASS_PORT, bypassed, 1 queue | $(printf '%.2f' "${R[byp.cpu]}") | $(printf '%.2f' "${R[byp.gbit]}") | $(per_gbit byp) |
 | iperf3 port 25, every packet queued, 1 queue | $(printf '%.2f' "${R[i25.cpu]}") | $(printf '%.2f' "${R[i25.gbit]}") | $(per_gbit i25) |
+| smtp-source, inspected, 1 queue | $(printf '%.2f' "${R[q1.cpu]}") | $(printf '%.2f' "${R[q1.gbit]}") | $(per_gbit q1) |
+| smtp-source, inspected, 2 queues | $(printf '%.2f' "${R[q2.cpu]}") | $(printf '%.2f' "${R[q2.gbit]}") | $(per_gbit q2) |
 | one $BIG_SIZE-byte SMTP message, inspected | $(printf '%.2f' "${R[big.cpu]}") | $(printf '%.2f' "${R[big.gbit]}") | $(per_gbit big) |
 REPORT
