@@ -129,6 +129,8 @@ static void emit(struct pipeline *pl, json_t *ev)
 	if (n && n < pl->evcap) {
 		pl->evbuf[n] = '\n';
 		fwrite(pl->evbuf, 1, n + 1, pl->out);
+		if (pl->cfg.flush_events)
+			fflush(pl->out);
 	} else {
 		pl->stats.events_lost++;
 		json_decref(ev);

@@ -52,6 +52,7 @@ struct pipeline_config {
 	 * envelope) just before it is written; NULL = none.  For alerts. */
 	void (*on_decided)(void *ctx, const json_t *event);
 	void *on_decided_ctx;
+	bool flush_events;        /* live use: each event line is flushed as written */
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);

@@ -380,6 +380,9 @@ static void on_packet(void *ctx, const struct nfq_packet *p)
 		w->acc_ids[w->nacc++] = p->id;
 		return;
 	}
+	/* Earlier segments of the batch go out before a reset's RSTs: a server
+	 * that saw the RST before them would ignore it and wait for them. */
+	flush_accepts(w);
 	answer(w, &v, p->mark);
 }
 
@@ -625,6 +628,7 @@ static int worker_open(struct worker *w, struct policy_gen *g)
 	pc.scanner = w->ms;
 	pc.store = store;
 	pc.on_decided = on_decided;
+	pc.flush_events = true;
 	pc.on_decided_ctx = w;
 	w->pl = pipeline_new(&pc, events_out);
 	if (!w->pl) {
