@@ -644,10 +644,10 @@ static void worker_close(struct worker *w)
 		pthread_mutex_lock(&out_lock);
 		pipeline_finish(w->pl);
 		pthread_mutex_unlock(&out_lock);
+		if (w->q)
+			write_queue_stats(w); /* reads the pipeline's held count */
 		pipeline_free(w->pl);
 	}
-	if (w->q)
-		write_queue_stats(w);
 	for (size_t i = 0; i < w->nretired; i++) {
 		mail_scanner_free(w->retired[i].ms);
 		gen_put(w->retired[i].gen);
