@@ -61,6 +61,7 @@ struct app_flow {
 	struct flow *flow;
 	enum app_kind kind;
 	bool probed_no_smtp;
+	bool greeting_checked;    /* SMTP port: the server's first bytes were looked at */
 	uint8_t probe_len;
 	uint8_t probe[APP_PROBE_MAX];
 	struct smtp_session *smtp;
@@ -628,6 +629,38 @@ static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *da
 		smtp_session_feed(app->smtp, SMTP_FROM_SERVER, data + take, len - take);
 }
 
+/* SMTP ports are parsed from the first byte, but a connection whose server
+ * opens with something other than an SMTP reply is not mail (iperf3, a
+ * tunnel on port 25): give it up, so inline it is bypassed instead of costing
+ * full inspection.  Only when the handshake was seen (the server's first
+ * bytes are really its first) and only on the first few bytes.  false: the
+ * flow was given up. */
+static bool check_greeting(struct app_flow *app, const uint8_t *data, size_t len)
+{
+	if (!flow_get_info(app->flow)->handshake_seen) {
+		app->greeting_checked = true;
+		return true;
+	}
+	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
+	size_t take = len < room ? len : room;
+	memcpy(app->probe + app->probe_len, data, take);
+	app->probe_len = (uint8_t)(app->probe_len + take);
+	/* Any reply code opens SMTP (a 554 greeting refuses, but is SMTP). */
+	const uint8_t *p = app->probe;
+	size_t n = app->probe_len;
+	bool reply = true;
+	for (size_t i = 0; i < n && i < 4; i++)
+		reply = reply && (i < 3 ? (p[i] >= '0' && p[i] <= '9') : (p[i] == ' ' || p[i] == '-'));
+	if (reply && n < 4 && app->probe_len < APP_PROBE_MAX)
+		return true; /* too short to tell yet */
+	app->greeting_checked = true;
+	app->probe_len = 0;
+	if (reply)
+		return true;
+	app_give_up(app);
+	return false;
+}
+
 static void on_data(void *user, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len)
 {
 	struct app_flow *app = app_get(user, f);
@@ -635,6 +668,8 @@ static void on_data(void *user, struct flow *f, enum flow_dir dir, const uint8_t
 		return;
 	switch (app->kind) {
 	case APP_SMTP:
+		if (!app->greeting_checked && dir == FLOW_DIR_TO_CLIENT && !check_greeting(app, data, len))
+			return;
 		smtp_session_feed(app->smtp, (enum smtp_dir)dir, data, len);
 		break;
 	case APP_UNKNOWN:

@@ -455,6 +455,36 @@ def rst_out_of_window(out):
     write(out, "crafted_rst_out_of_window.pcap", frames(segs, isn))
 
 
+@case
+def not_smtp_on_25(out):
+    """Not mail on port 25 (iperf3's handshake shape): the client speaks
+    first, the server answers with bytes that are no SMTP reply.  postern
+    gives the flow up (inline: bypassed) instead of parsing bulk data as
+    commands."""
+    segs = []
+    off = {"c": 0, "s": 0}
+
+    def send(d, data):
+        other = "s" if d == "c" else "c"
+        segs.append(Seg(d, off[d], data, "PA", ack_off=off[other]))
+        off[d] += len(data)
+
+    segs.append(Seg("c", -1, b"", "S"))
+    segs.append(Seg("s", -1, b"", "SA", ack_off=0))
+    segs.append(Seg("c", 0, b"", "A", ack_off=0))
+    send("c", b"abcdefghijklmnopqrstuvwxyz0123456789\x00")
+    send("s", b"\x09")
+    for i in range(6):
+        send("c", bytes(range(256)) * 4)
+    send("s", b"\x0e\x00\x00\x00")
+    segs.append(Seg("s", off["s"], b"", "FA", ack_off=off["c"]))
+    off["s"] += 1
+    segs.append(Seg("c", off["c"], b"", "FA", ack_off=off["s"]))
+    off["c"] += 1
+    segs.append(Seg("s", off["s"], b"", "A", ack_off=off["c"]))
+    write(out, "crafted_not_smtp_on_25.pcap", frames(segs, {"c": 3000000, "s": 4000000}))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "pcaps", "crafted")
