@@ -90,6 +90,19 @@ int mail_policy_load(struct mail_policy *mp, const struct postern_config *cfg, F
 		}
 		mp->rulesets[mp->ruleset_count++] = rs;
 	}
+	if (rc == 0 && mp->ruleset_count == 0) {
+		/* No rules files: an empty ruleset still scans the text for URL
+		 * hosts, which domain block lists need. */
+		static const char none[] = "rules = ();\n";
+		struct rule_errors e;
+		rule_errors_init(&e, 4);
+		struct ruleset *rs = ruleset_load_mem("(no rules)", none, sizeof none - 1, &e);
+		rule_errors_free(&e);
+		if (rs)
+			mp->rulesets[mp->ruleset_count++] = rs;
+		else
+			rc = -1;
+	}
 	char err[512] = "";
 	mp->attachments = attachment_engine_new(&cfg->attachments, err, sizeof err);
 	if (!mp->attachments) {
