@@ -13,6 +13,9 @@
 #include "rbl/rbl.h"
 #include "store/store.h"
 
+/* Client bytes an SMTP-port connection may carry before its server's first
+ * byte; beyond, it is not mail (see check_greeting). */
+#define PREGREET_MAX (256u * 1024u)
 /* How many server bytes banner detection may look at before giving up. */
 #define APP_PROBE_MAX 64
 /* Expiry runs at most once per second of packet time. */
@@ -62,6 +65,7 @@ struct app_flow {
 	enum app_kind kind;
 	bool probed_no_smtp;
 	bool greeting_checked;    /* SMTP port: the server's first bytes were looked at */
+	uint32_t pregreet_bytes;  /* client bytes before the server said anything */
 	uint8_t probe_len;
 	uint8_t probe[APP_PROBE_MAX];
 	struct smtp_session *smtp;
@@ -635,11 +639,27 @@ static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *da
  * full inspection.  Only when the handshake was seen (the server's first
  * bytes are really its first) and only on the first few bytes.  false: the
  * flow was given up. */
-static bool check_greeting(struct app_flow *app, const uint8_t *data, size_t len)
+static bool check_greeting(struct app_flow *app, enum flow_dir dir, const uint8_t *data,
+			   size_t len)
 {
 	if (!flow_get_info(app->flow)->handshake_seen) {
 		app->greeting_checked = true;
 		return true;
+	}
+	if (dir == FLOW_DIR_TO_SERVER) {
+		/* Inline only (a capture may hold the client's side alone): a
+		 * server greets within milliseconds; a client that streams this
+		 * much while its server stays silent is not talking SMTP (iperf3's
+		 * data connection).  A mail client sending its whole dialog before
+		 * the greeting still gets parsed: the greeting arrives long before. */
+		if (!app->pl->cur_out)
+			return true;
+		app->pregreet_bytes += (uint32_t)(len < PREGREET_MAX ? len : PREGREET_MAX);
+		if (app->pregreet_bytes < PREGREET_MAX)
+			return true;
+		app->greeting_checked = true;
+		app_give_up(app);
+		return false;
 	}
 	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
 	size_t take = len < room ? len : room;
@@ -668,7 +688,7 @@ static void on_data(void *user, struct flow *f, enum flow_dir dir, const uint8_t
 		return;
 	switch (app->kind) {
 	case APP_SMTP:
-		if (!app->greeting_checked && dir == FLOW_DIR_TO_CLIENT && !check_greeting(app, data, len))
+		if (!app->greeting_checked && !check_greeting(app, dir, data, len))
 			return;
 		smtp_session_feed(app->smtp, (enum smtp_dir)dir, data, len);
 		break;
