@@ -8,6 +8,7 @@
 
 #include <poll.h>
 
+#include "config/config.h"
 #include "policy/mail_scan.h"
 #include "postern/event_json.h"
 #include "rbl/rbl.h"
@@ -111,6 +112,23 @@ void pipeline_config_default(struct pipeline_config *cfg)
 	cfg->smtp_port_count = 2;
 	cfg->smtp_banner_detect = true;
 	cfg->max_extract_open = 256;
+}
+
+void pipeline_config_apply(struct pipeline_config *cfg, const struct postern_config *pc)
+{
+	cfg->smtp = pc->smtp;
+	cfg->smtp.max_message = pc->max_message;
+	if (pc->max_flows)
+		cfg->flows.max_flows = (uint32_t)(pc->max_flows > UINT32_MAX ? UINT32_MAX : pc->max_flows);
+	if (pc->smtp_port_count) {
+		cfg->smtp_port_count = 0;
+		for (unsigned i = 0; i < pc->smtp_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
+			cfg->smtp_ports[cfg->smtp_port_count++] = pc->smtp_ports[i];
+	}
+	if (pc->store_enabled)
+		cfg->store_retention_us = pc->store.retention_us;
+	cfg->hold_timeout_ms = pc->hold_timeout_ms;
+	cfg->fail_closed = pc->fail_closed;
 }
 
 /* ---- event output ---------------------------------------------------- */

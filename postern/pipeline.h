@@ -56,6 +56,10 @@ struct pipeline_config {
 };
 
 void pipeline_config_default(struct pipeline_config *cfg);
+/* The configuration file's settings that the pipeline itself uses (caps,
+ * SMTP ports, retention, hold timeout, fail_closed), over cfg. */
+struct postern_config;
+void pipeline_config_apply(struct pipeline_config *cfg, const struct postern_config *pc);
 
 /* Counters of the pipeline itself (the stages keep their own). */
 struct pipeline_stats {

@@ -164,17 +164,7 @@ static int replay_file(struct pipeline *pl, const char *path, uint64_t *bytes)
 /* Settings of the config file that the pipeline itself uses. */
 static void apply_config(struct pipeline_config *cfg, const struct postern_config *pc)
 {
-	cfg->smtp = pc->smtp;
-	if (pc->max_flows)
-		cfg->flows.max_flows = (uint32_t)(pc->max_flows > UINT32_MAX ? UINT32_MAX : pc->max_flows);
-	cfg->smtp.max_message = pc->max_message;
-	if (pc->smtp_port_count) {
-		cfg->smtp_port_count = 0;
-		for (unsigned i = 0; i < pc->smtp_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
-			cfg->smtp_ports[cfg->smtp_port_count++] = pc->smtp_ports[i];
-	}
-	if (pc->store_enabled)
-		cfg->store_retention_us = pc->store.retention_us;
+	pipeline_config_apply(cfg, pc);
 	cfg->wait_for_lookups = true;
 	/* c-ares doubles the timeout on each try: 1 + 2 + 4 ... times timeout_ms. */
 	uint32_t tries = pc->rbl.tries ? pc->rbl.tries : 1;

@@ -445,22 +445,10 @@ static void on_decided(void *ctx, const json_t *ev)
 static void pipeline_settings(struct pipeline_config *pc, const struct postern_config *c)
 {
 	pipeline_config_default(pc);
-	pc->smtp = c->smtp;
-	pc->smtp.max_message = c->max_message;
-	if (c->max_flows)
-		pc->flows.max_flows = (uint32_t)(c->max_flows > UINT32_MAX ? UINT32_MAX : c->max_flows);
-	if (c->smtp_port_count) {
-		pc->smtp_port_count = 0;
-		for (unsigned i = 0; i < c->smtp_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
-			pc->smtp_ports[pc->smtp_port_count++] = c->smtp_ports[i];
-	}
+	pipeline_config_apply(pc, c);
 	/* The kernel verified checksums of forwarded packets already, and GSO
 	 * packets carry none. */
 	pc->decode.verify_checksums = false;
-	pc->hold_timeout_ms = c->hold_timeout_ms;
-	pc->fail_closed = c->fail_closed;
-	if (c->store_enabled)
-		pc->store_retention_us = c->store.retention_us;
 }
 
 /* A reload was published: new scanner, the old one retires until its
