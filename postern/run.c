@@ -203,6 +203,7 @@ struct worker {
 	struct mac_slot *macs;
 	struct held_meta held[HELD_META_MAX];
 	uint64_t mac_overwrites, reset_failures, reload_failures;
+	uint64_t own_rst_skipped;  /* resets past OWN_RST_MAX in one batch: ended by timeout */
 	/* The RSTs sent, to be fed back into the pipeline (see do_reset). */
 	struct {
 		uint8_t frame[96];
@@ -280,6 +281,8 @@ static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 					   to_client, to_server);
 		if (n)
 			w->own_rst[w->nown_rst++].len = n;
+	} else {
+		w->own_rst_skipped++;
 	}
 }
 
@@ -500,14 +503,15 @@ static void write_queue_stats(struct worker *w)
 		"{\"type\":\"queue_stats\",\"queue\":%u,\"received\":%llu,\"accepted\":%llu,"
 		"\"dropped\":%llu,\"marked\":%llu,\"verdict_errors\":%llu,\"recv_errors\":%llu,"
 		"\"parse_errors\":%llu,\"gso\":%llu,\"held_now\":%zu,\"rst_sent\":%llu,"
-		"\"reset_failures\":%llu,\"mac_overwrites\":%llu,\"reload_failures\":%llu}\n",
+		"\"reset_failures\":%llu,\"mac_overwrites\":%llu,\"reload_failures\":%llu,"
+		"\"own_rst_skipped\":%llu}\n",
 		w->queue, (unsigned long long)s->received, (unsigned long long)s->accepted,
 		(unsigned long long)s->dropped, (unsigned long long)s->packet_marked,
 		(unsigned long long)s->verdict_errors, (unsigned long long)s->recv_errors,
 		(unsigned long long)s->parse_errors, (unsigned long long)s->gso,
 		pipeline_held_count(w->pl), (unsigned long long)(is ? is->sent : 0),
 		(unsigned long long)w->reset_failures, (unsigned long long)w->mac_overwrites,
-		(unsigned long long)w->reload_failures);
+		(unsigned long long)w->reload_failures, (unsigned long long)w->own_rst_skipped);
 	fflush(events_out);
 	pthread_mutex_unlock(&out_lock);
 }
