@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/utf8.h"
 #include "smtp_parser/mime.h"
 
 /* Attachments summarised in the event; further ones are still checked and
@@ -525,18 +526,17 @@ static json_t *finding_names(uint32_t mask)
 }
 
 /* jansson refuses invalid UTF-8; the decoders promise UTF-8 but a name from
- * an unknown charset passes through raw, so fall back to an escaped copy. */
+ * an unknown charset passes through raw: U+FFFD for such bytes, as every
+ * other event field gets (postern/event_json.c).  Inputs are the capped
+ * fields of this file, the subject the longest. */
 static json_t *text(const char *s)
 {
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char buf[4 * ATTACHMENT_PATH_MAX];
-	size_t o = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < sizeof buf; p++)
-		o += (size_t)snprintf(buf + o, sizeof buf - o, *p < 0x80 ? "%c" : "\\x%02x", *p);
-	buf[o] = '\0';
-	return json_string(buf);
+	size_t n = strlen(s);
+	if (utf8_valid((const uint8_t *)s, n))
+		return json_stringn(s, n);
+	char buf[3 * (SUBJECT_MAX + 1)];
+	size_t o = utf8_sanitize((const uint8_t *)s, n, buf, sizeof buf, NULL);
+	return json_stringn(buf, o);
 }
 
 json_t *mail_scan_json(const struct mail_scan *s)

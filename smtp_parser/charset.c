@@ -8,6 +8,8 @@
  * often UTF-8 than anything else today. */
 #include "smtp_parser/charset.h"
 
+#include "common/utf8.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -75,7 +77,6 @@ static const struct {
 	{"windows-874", "CP874"},
 };
 
-static size_t utf8_seq_len(const uint8_t *p, size_t n, bool *incomplete);
 
 static bool charset_name_char(unsigned char c)
 {
@@ -337,64 +338,3 @@ void charset_stream_reset(struct charset_stream *s)
 		iconv(s->cd, NULL, NULL, NULL, NULL);
 }
 
-/* Length of the valid UTF-8 sequence at p; 0 if invalid, or if cut short by
- * the end of the input (then *incomplete). */
-static size_t utf8_seq_len(const uint8_t *p, size_t n, bool *incomplete)
-{
-	uint8_t c = p[0];
-	*incomplete = false;
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	uint8_t lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if (i >= n) {
-			*incomplete = true;
-			return 0;
-		}
-		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
-			return 0;
-	}
-	return len;
-}
-
-size_t utf8_sanitize(const uint8_t *in, size_t len, char *out, size_t cap, uint64_t *repl)
-{
-	size_t o = 0, i = 0;
-	while (i < len) {
-		bool incomplete;
-		size_t n = utf8_seq_len(in + i, len - i, &incomplete);
-		if (n == 0) {
-			(*repl)++;
-			if (cap - o < 3)
-				break;
-			memcpy(out + o, replacement_char, 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		if (cap - o < n)
-			break;
-		memcpy(out + o, in + i, n);
-		o += n;
-		i += n;
-	}
-	return o;
-}

@@ -70,8 +70,7 @@ void charset_stream_finish(struct charset_stream *s, charset_emit_fn emit, void 
 /* Drops the carry and resets the shift state (after a gap). */
 void charset_stream_reset(struct charset_stream *s);
 
-/* Copies in to out replacing every invalid UTF-8 sequence by U+FFFD;
- * returns bytes written (at most cap), *repl increased per replacement. */
-size_t utf8_sanitize(const uint8_t *in, size_t len, char *out, size_t cap, uint64_t *repl);
+/* utf8_sanitize (common/utf8.h) repairs invalid UTF-8 outside streams. */
+#include "common/utf8.h"
 
 #endif
