@@ -441,10 +441,9 @@ static void slot_free(struct app_flow *app, struct tx_slot *slot)
 	struct pipeline *pl = app->pl;
 	if (slot->held && pl->released) {
 		/* The flow ended while its commit packet was held (flush, eviction):
-		 * it still needs an answer. */
-		hold_decide(pl, slot, true, &pl->released[pl->nreleased]);
-		if (pl->nreleased < HELD_MAX)
-			pl->nreleased++;
+		 * it still needs an answer.  held + released never exceed HELD_MAX
+		 * (on_msg_end holds only below it), and this slot leaves held. */
+		hold_decide(pl, slot, true, &pl->released[pl->nreleased++]);
 	}
 	for (int i = 0; i < TX_SLOTS; i++)
 		if (app->tx[i] == slot)

@@ -46,7 +46,6 @@
 #define MAX_QUEUES 64
 #define LINKTYPE_RAW 101
 #define MAC_SLOTS 65536      /* learned addresses per worker (direct-mapped) */
-#define HELD_META_MAX 4096   /* same bound as the pipeline's held packets */
 #define RETIRED_MAX 16       /* old policies still used by open transactions */
 #define POLL_MS 100          /* how often a quiet worker looks at its flags */
 #define ACCEPT_BATCH 64      /* = nfq max_batch: plain accepts gathered per receive */
@@ -176,11 +175,6 @@ static size_t mac_hash(int family, const uint8_t *addr)
 
 /* ---- workers ------------------------------------------------------------------ */
 
-struct held_meta {
-	uint64_t token;
-	uint32_t mark;
-	bool used;
-};
 
 struct retired {
 	struct mail_scanner *ms;
@@ -201,7 +195,6 @@ struct worker {
 	struct retired retired[RETIRED_MAX];
 	size_t nretired;
 	struct mac_slot *macs;
-	struct held_meta held[HELD_META_MAX];
 	uint64_t mac_overwrites, reset_failures, reload_failures;
 	uint64_t own_rst_skipped;  /* resets past OWN_RST_MAX in one batch: ended by timeout */
 	/* The RSTs sent, to be fed back into the pipeline (see do_reset). */
@@ -296,21 +289,6 @@ static void feed_own_resets(struct worker *w)
 	w->nown_rst = 0;
 }
 
-static struct held_meta *held_slot(struct worker *w, uint64_t token, bool create)
-{
-	for (size_t i = 0; i < HELD_META_MAX; i++) {
-		if (w->held[i].used && w->held[i].token == token)
-			return &w->held[i];
-	}
-	if (!create)
-		return NULL;
-	for (size_t i = 0; i < HELD_META_MAX; i++)
-		if (!w->held[i].used) {
-			w->held[i] = (struct held_meta){.token = token, .used = true};
-			return &w->held[i];
-		}
-	return NULL;
-}
 
 /* mark: the packet's own mark, kept apart from the bypass bits. */
 static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t mark)
@@ -357,12 +335,9 @@ static void flush_accepts(struct worker *w)
 
 static void on_released(void *ctx, const struct pipeline_verdict *v)
 {
-	struct worker *w = ctx;
-	struct held_meta *h = held_slot(w, v->token, false);
-	uint32_t mark = h ? h->mark : 0;
-	if (h)
-		h->used = false;
-	answer(w, v, mark);
+	/* A held packet ends as ACCEPT or RESET, never BYPASS: its own mark
+	 * (which only a bypass verdict rewrites) is not needed. */
+	answer(ctx, v, 0);
 }
 
 static void on_packet(void *ctx, const struct nfq_packet *p)
@@ -374,9 +349,6 @@ static void on_packet(void *ctx, const struct nfq_packet *p)
 	if (v.action == PIPE_HOLD) {
 		/* Gathered accepts of earlier ids must not be batched past it. */
 		flush_accepts(w);
-		struct held_meta *h = held_slot(w, p->id, true);
-		if (h)
-			h->mark = p->mark;
 		return;
 	}
 	if (v.action == PIPE_ACCEPT && w->nacc < ACCEPT_BATCH) {
