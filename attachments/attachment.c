@@ -120,6 +120,7 @@ static const struct mime_class mime_classes[] = {
 	{"application/msword", K_DOCUMENT},
 	{"application/rtf", K_DOCUMENT},
 	{"text/rtf", K_DOCUMENT},
+	{"application/vnd.ms-cab-compressed", K_ARCHIVE}, /* before vnd.ms-* */
 	{"application/vnd.ms-*", K_DOCUMENT},
 	{"application/vnd.openxmlformats-officedocument*", K_DOCUMENT},
 	{"application/vnd.oasis.opendocument*", K_DOCUMENT},
@@ -144,7 +145,6 @@ static const struct mime_class mime_classes[] = {
 	{"application/x-lzma", K_ARCHIVE},
 	{"application/zstd", K_ARCHIVE},
 	{"application/x-cpio", K_ARCHIVE},
-	{"application/vnd.ms-cab-compressed", K_ARCHIVE},
 };
 
 static bool mime_match(const char *pattern, const char *mime)
@@ -157,9 +157,7 @@ static bool mime_match(const char *pattern, const char *mime)
 
 static enum klass mime_klass(const char *mime)
 {
-	/* The archive entries come after "application/vnd.ms-*": cab first. */
-	if (strcasecmp(mime, "application/vnd.ms-cab-compressed") == 0)
-		return K_ARCHIVE;
+	/* First match wins: the table lists specific entries before patterns. */
 	for (size_t i = 0; i < sizeof(mime_classes) / sizeof(mime_classes[0]); i++)
 		if (mime_match(mime_classes[i].mime, mime))
 			return mime_classes[i].k;
@@ -751,6 +749,8 @@ static void open_archive(struct attachment_analysis *a, const char *path, const 
 	uint32_t members = 0;
 	uint64_t unpacked_here = 0;
 	bool encrypted_reported = false;
+	/* One data buffer for all members of this archive, grown as needed. */
+	struct member_read m = {0};
 	while (md) {
 		struct archive_entry *ent;
 		int rc = archive_read_next_header(ar, &ent);
@@ -796,7 +796,7 @@ static void open_archive(struct attachment_analysis *a, const char *path, const 
 			check_name(a, mpath, basename_of(mname));
 			continue;
 		}
-		struct member_read m = {0};
+		m = (struct member_read){.data = m.data, .cap = m.cap};
 		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 		bool go_on = read_member(a, ar, mpath, len, &unpacked_here, &m, md);
 		if (m.bomb || m.failed) {
@@ -813,10 +813,10 @@ static void open_archive(struct attachment_analysis *a, const char *path, const 
 			analyse_object(a, mpath, m.data ? m.data : (const uint8_t *)"", m.len, level + 1,
 				       digest, NULL, 0);
 		}
-		free(m.data);
 		if (!go_on || a->unpack_stopped)
 			break;
 	}
+	free(m.data);
 	EVP_MD_CTX_free(md);
 	archive_read_free(ar);
 }
