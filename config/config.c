@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -436,60 +437,54 @@ static bool parse_decimal(const char **p, uint64_t *out)
 	return true;
 }
 
-/* "64M", "64MiB", "1g", "4096": a byte count, K/M/G/T are powers of 1024. */
-static bool parse_size(const char *str, uint64_t *out)
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+#define SIZE_UNIT(letter, shift)                                                                   \
+	{letter, UINT64_C(1) << (shift)}, {letter "b", UINT64_C(1) << (shift)},                    \
+		{letter "ib", UINT64_C(1) << (shift)}
+
+/* "64M", "64MiB", "1g", "4096": a byte count, K/M/G/T are powers of 1024; any case. */
+static const struct unit size_units[] = {
+	{"", 1}, {"b", 1}, SIZE_UNIT("k", 10), SIZE_UNIT("m", 20), SIZE_UNIT("g", 30), SIZE_UNIT("t", 40),
+};
+
+/* "30s", "15m", "12h", "90d", "2w", "3600": seconds; lower case only. */
+static const struct unit duration_units[] = {
+	{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", DAY_S}, {"w", 7 * DAY_S},
+};
+
+/* A decimal number and one of the units' suffixes; false on anything else or
+ * overflow. */
+static bool parse_scaled(const char *str, const struct unit *units, size_t n, bool any_case,
+			 uint64_t *out)
 {
 	const char *p = str;
 	uint64_t v;
 	if (!parse_decimal(&p, &v))
 		return false;
-	unsigned shift = 0;
-	switch (*p) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	}
-	if (shift) {
-		p++;
-		if (v > (UINT64_MAX >> shift))
+	for (size_t i = 0; i < n; i++) {
+		if ((any_case ? strcasecmp(p, units[i].suffix) : strcmp(p, units[i].suffix)) != 0)
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
 			return false;
-		v <<= shift;
-		if (*p == 'i' || *p == 'I') {
-			p++;
-			if (*p != 'B' && *p != 'b')
-				return false;
-		}
+		*out = v * units[i].mult;
+		return true;
 	}
-	if (*p == 'B' || *p == 'b')
-		p++;
-	if (*p)
-		return false;
-	*out = v;
-	return true;
+	return false;
 }
 
-/* "30s", "15m", "12h", "90d", "2w", "3600": seconds. */
+static bool parse_size(const char *str, uint64_t *out)
+{
+	return parse_scaled(str, size_units, sizeof size_units / sizeof size_units[0], true, out);
+}
+
 static bool parse_duration(const char *str, uint64_t *out)
 {
-	const char *p = str;
-	uint64_t v;
-	if (!parse_decimal(&p, &v))
-		return false;
-	uint64_t unit = 1;
-	switch (*p) {
-	case '\0': break;
-	case 's': unit = 1; p++; break;
-	case 'm': unit = 60; p++; break;
-	case 'h': unit = 3600; p++; break;
-	case 'd': unit = DAY_S; p++; break;
-	case 'w': unit = 7 * DAY_S; p++; break;
-	default: return false;
-	}
-	if (*p || v > UINT64_MAX / unit)
-		return false;
-	*out = v * unit;
-	return true;
+	return parse_scaled(str, duration_units, sizeof duration_units / sizeof duration_units[0],
+			    false, out);
 }
 
 /* ---- key tables ---------------------------------------------------------- */

@@ -390,6 +390,7 @@ static void test_sizes_and_durations(void)
 		{"", 0},         {"-1", 0},             {"M", 0},              {" 1M", 0},
 		{"1M ", 0},      {"1Mi", 0},            {"1iB", 0},            {"18446744073709551616", 0},
 		{"16777216T", 0}, {"2T", 0},            {"1099511627777", 0},
+		{"3kIb", 3072},  {"5gB", 5ull << 30},   {"1KBB", 0},           {"1KiBs", 0},
 	};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		char text[128];
@@ -418,6 +419,7 @@ static void test_sizes_and_durations(void)
 		{"", UINT64_MAX}, {"1.5h", UINT64_MAX}, {"m", UINT64_MAX}, {"30S", UINT64_MAX},
 		{"99999999999999999999", UINT64_MAX}, {"30500000000000d", UINT64_MAX},
 		{"36700d", UINT64_MAX}, /* more than the 100-year cap */
+		{"2H", UINT64_MAX}, {"1ms", UINT64_MAX}, {"7ss", UINT64_MAX},
 	};
 	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
 		char text[128];
