@@ -429,8 +429,9 @@ struct rbl_resolver *rbl_resolver_new(const struct rbl_config *c, char *err, siz
 {
 	struct rbl_config d;
 	rbl_config_default(&d);
-	if (c->min_ttl > (c->max_ttl ? c->max_ttl : d.max_ttl)) {
-		snprintf(err, errlen, "rbl: min_ttl %u > max_ttl %u", c->min_ttl, c->max_ttl);
+	uint32_t max_ttl = c->max_ttl ? c->max_ttl : d.max_ttl;
+	if (c->min_ttl > max_ttl) {
+		snprintf(err, errlen, "rbl: min_ttl %u > max_ttl %u", c->min_ttl, max_ttl);
 		return NULL;
 	}
 	if (c->list_count > UINT16_MAX || (c->list_count && !c->lists)) {
@@ -450,7 +451,7 @@ struct rbl_resolver *rbl_resolver_new(const struct rbl_config *c, char *err, siz
 	r->threshold = c->threshold;
 	r->cache_entries = c->cache_entries ? c->cache_entries : d.cache_entries;
 	r->min_ttl = c->min_ttl;
-	r->max_ttl = c->max_ttl ? c->max_ttl : d.max_ttl;
+	r->max_ttl = max_ttl;
 	r->max_pending = c->max_pending ? c->max_pending : d.max_pending;
 	r->max_domains = c->max_domains < MAX_DOMAINS_CAP ? c->max_domains : MAX_DOMAINS_CAP;
 	if (r->nlists) {

@@ -876,6 +876,10 @@ static void test_config_errors(void)
 	c.max_ttl = 50;
 	CHECK(rbl_resolver_new(&c, err, sizeof err) == NULL);
 	CHECK(strstr(err, "min_ttl") != NULL);
+	c.min_ttl = 100000; /* above the default max_ttl, which the message names */
+	c.max_ttl = 0;
+	CHECK(rbl_resolver_new(&c, err, sizeof err) == NULL);
+	CHECK(strstr(err, "min_ttl 100000 > max_ttl 86400") != NULL);
 	rbl_config_default(&c);
 	c.servers = servers;
 	c.lists = bad;
