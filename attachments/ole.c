@@ -78,19 +78,18 @@ const char *ole_status_name(enum ole_status s)
 }
 
 /* Record one FAT sector's entries at FAT position k (k-th FAT sector). */
-static enum ole_status load_fat_sector(struct cfb *c, uint32_t k, uint32_t sec, struct ole_scan *out)
+static void load_fat_sector(struct cfb *c, uint32_t k, uint32_t sec, struct ole_scan *out)
 {
 	if (sec > MAXREGSECT)
-		return OLE_OK; /* unused DIFAT slot */
+		return; /* unused DIFAT slot */
 	if (sec >= c->nsect) {
 		out->truncated = true;
-		return OLE_OK;
+		return;
 	}
 	uint32_t per = (1u << c->shift) / 4;
 	uint64_t first = (uint64_t)k * per;
 	for (uint32_t j = 0; j < per && first + j < c->fat_len; j++)
 		c->fat[first + j] = sect_word(c, sec, (size_t)j * 4);
-	return OLE_OK;
 }
 
 static enum ole_status load_fat(struct cfb *c, struct ole_scan *out)
@@ -130,7 +129,7 @@ static void check_entry(const uint8_t *e, struct ole_scan *out)
 {
 	uint32_t name_len = rd16(e + 64);
 	uint8_t type = e[66];
-	if (type != 1 && type != 2) /* storage, stream */
+	if (out->vba || (type != 1 && type != 2)) /* found already; not a storage or stream */
 		return;
 	char name[33];
 	size_t n = 0;
@@ -143,8 +142,6 @@ static void check_entry(const uint8_t *e, struct ole_scan *out)
 		name[n++] = u < 0x80 ? (char)u : '?';
 	}
 	name[n] = '\0';
-	if (out->vba)
-		return;
 	for (size_t i = 0; i < sizeof(vba_names) / sizeof(vba_names[0]); i++) {
 		if (strcasecmp(name, vba_names[i]) == 0) {
 			out->vba = true;
