@@ -3,6 +3,8 @@
  * datagram, or TCP with RFC 6587 octet counting). */
 #include "alerts/syslog.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -51,40 +53,6 @@ static void puts_(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
- * surrogates or code points past U+10FFFF), 0 if there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* UTF-8 text, ill-formed bytes replaced by U+FFFD, the bytes in `escape`
  * preceded by a backslash.  With `cut`, stops at the last whole character
  * that leaves `reserve` bytes free; returns false if it stopped early. */
@@ -93,7 +61,7 @@ static bool put_text(struct out *o, const char *s, const char *escape, bool cut,
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = strlen(s);
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(u + i, n - i);
+		size_t l = utf8_seq_len(u + i, n - i, NULL);
 		char buf[4];
 		const char *piece = (const char *)u + i;
 		size_t plen = l;
