@@ -152,17 +152,23 @@ static bool rule_active(const struct inspection *in, const struct rule *r)
 	return r->direction == RULE_DIR_ANY || r->direction == in->dir;
 }
 
+/* The map slot holding rule's state index + 1, or the empty slot where it
+ * would go.  map_cap is a power of two kept above twice the states. */
+static uint32_t *map_slot(uint32_t *map, uint32_t map_cap, const struct rstate *st, uint32_t rule)
+{
+	uint32_t m = map_cap - 1;
+	for (uint32_t h = (rule * 2654435761u) & m;; h = (h + 1) & m)
+		if (map[h] == 0 || st[map[h] - 1].rule == rule)
+			return &map[h];
+}
+
+/* States exist only for rules that matched, so there are at most as many
+ * as the ruleset has rules: the map needs no other cap. */
 static struct rstate *state_get(struct inspection *in, uint32_t rule)
 {
-	if (in->map_cap) {
-		uint32_t m = in->map_cap - 1;
-		for (uint32_t h = (rule * 2654435761u) & m;; h = (h + 1) & m) {
-			if (in->map[h] == 0)
-				break;
-			if (in->st[in->map[h] - 1].rule == rule)
-				return &in->st[in->map[h] - 1];
-		}
-	}
+	uint32_t *slot = in->map_cap ? map_slot(in->map, in->map_cap, in->st, rule) : NULL;
+	if (slot && *slot)
+		return &in->st[*slot - 1];
 	/* new state: grow the map at half load */
 	if ((in->nst + 1) * 2 > in->map_cap) {
 		uint32_t nc = in->map_cap ? in->map_cap * 2 : 64;
@@ -170,14 +176,11 @@ static struct rstate *state_get(struct inspection *in, uint32_t rule)
 		if (!nm)
 			return NULL;
 		for (uint32_t i = 0; i < in->nst; i++)
-			for (uint32_t h = (in->st[i].rule * 2654435761u) & (nc - 1);; h = (h + 1) & (nc - 1))
-				if (nm[h] == 0) {
-					nm[h] = i + 1;
-					break;
-				}
+			*map_slot(nm, nc, in->st, in->st[i].rule) = i + 1;
 		free(in->map);
 		in->map = nm;
 		in->map_cap = nc;
+		slot = map_slot(nm, nc, in->st, rule);
 	}
 	if (in->nst == in->capst) {
 		uint32_t nc = in->capst ? in->capst * 2 : 16;
@@ -192,12 +195,7 @@ static struct rstate *state_get(struct inspection *in, uint32_t rule)
 	st->rule = rule;
 	st->last_ctx = UINT32_MAX;
 	st->hit.rule = &in->rs->rules[rule];
-	uint32_t m = in->map_cap - 1;
-	for (uint32_t h = (rule * 2654435761u) & m;; h = (h + 1) & m)
-		if (in->map[h] == 0) {
-			in->map[h] = ++in->nst;
-			break;
-		}
+	*slot = ++in->nst;
 	return st;
 }
 
@@ -217,14 +215,17 @@ static long get_bytes(const struct inspection *in, uint64_t from, uint64_t to, u
 	size_t wlen = in->cur_stream ? in->cur_stream->wlen : 0;
 	if (from + wlen < in->cur_base)
 		return -1;
+	/* the part before cur_base from the window, the rest from the chunk */
 	size_t o = 0;
-	for (uint64_t p = from; p < to; p++) {
-		if (p >= in->cur_base)
-			out[o++] = in->cur_data[p - in->cur_base];
-		else
-			out[o++] = in->cur_stream->win[wlen - (size_t)(in->cur_base - p)];
+	if (from < in->cur_base) {
+		uint64_t upto = to < in->cur_base ? to : in->cur_base;
+		o = (size_t)(upto - from);
+		memcpy(out, in->cur_stream->win + wlen - (size_t)(in->cur_base - from), o);
+		from = upto;
 	}
-	return (long)o;
+	if (to > from) /* cur_data is NULL when a stream closes */
+		memcpy(out + o, in->cur_data + (from - in->cur_base), (size_t)(to - from));
+	return (long)(o + (size_t)(to - from));
 }
 
 /* Printable UTF-8: leading continuation bytes dropped, a sequence cut at the
@@ -736,7 +737,8 @@ void inspection_stream_data(struct inspection *in, enum rule_scope scope, const 
 			}
 			in->cur_stream = NULL;
 		}
-		window_push(ss, data, n);
+		if (ss->hs) /* the window is only read back during a scan */
+			window_push(ss, data, n);
 		ss->base += n;
 		data += n;
 		len -= n;
