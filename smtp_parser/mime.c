@@ -96,14 +96,14 @@ struct mime_parser {
 	bool trunc_cr;       /* HEADERS: the last byte cut off the line was a CR */
 	bool skip_preamble;  /* SKIP is a preamble (much text there is flagged) */
 	uint32_t preamble_text; /* non-blank bytes of the current preamble */
-	uint8_t *replay;     /* a body line found inside a header, fed again */
-	uint32_t replay_len;
+	uint32_t replay_len; /* a body line found inside a header, kept in value
+	                      * (free until that line is fed again) */
 
 	/* header field being assembled and decode buffers */
 	char *field;
 	uint32_t flen;
 	bool have_field;
-	char *value;         /* decoded field value */
+	char *value;         /* decoded field value, or the line to replay */
 	size_t value_cap;
 	char *scratch;       /* unquoted parameter values */
 	uint8_t *raw;        /* decoded bytes before charset conversion */
@@ -1469,12 +1469,13 @@ static void process_header_line(struct mime_parser *m, bool had_lf)
 		return; /* mbox separator */
 	/* Not a header: the header ended without its blank line and this is
 	 * the first line of the body. */
-	memcpy(m->replay, l, n);
+	uint8_t *replay = (uint8_t *)m->value;
+	memcpy(replay, l, n);
 	m->replay_len = (uint32_t)n;
 	if (had_lf) {
 		if (cr)
-			m->replay[m->replay_len++] = '\r';
-		m->replay[m->replay_len++] = '\n';
+			replay[m->replay_len++] = '\r';
+		replay[m->replay_len++] = '\n';
 	}
 	end_headers(m);
 }
@@ -1519,11 +1520,14 @@ static void run(struct mime_parser *m, const uint8_t *d, size_t n)
 	for (;;) {
 		if (m->replay_len) {
 			/* The replayed line ends the buffer, so a nested replay can only
-			 * be set once it is fully consumed. */
+			 * be set once it is fully consumed.  The value buffer holding it
+			 * is only written by finish_field, and a header step reaches that
+			 * after it copied the whole line into lbuf. */
+			const uint8_t *replay = (const uint8_t *)m->value;
 			size_t rn = m->replay_len, off = 0;
 			m->replay_len = 0;
 			while (off < rn && !m->replay_len)
-				off += step(m, m->replay + off, rn - off);
+				off += step(m, replay + off, rn - off);
 			continue;
 		}
 		if (!n)
@@ -1561,22 +1565,24 @@ struct mime_parser *mime_parser_new(const struct mime_limits *limits,
 	m->cand_cap = 2 + m->lim.max_boundary + 2 + WS_ALLOW;
 	/* + 1: a header line cut at lcap is longer than any boundary line */
 	m->lcap = (hl > m->cand_cap ? hl : m->cand_cap) + 1;
-	/* Decoded values grow: 1 byte of Latin-1 or one invalid byte is 2-3 of UTF-8. */
+	/* Decoded values grow: 1 byte of Latin-1 or one invalid byte is 2-3 of
+	 * UTF-8.  The buffer also holds a line to replay (lbuf + line end). */
 	m->value_cap = (size_t)hl * 3 + 4;
+	if (m->value_cap < (size_t)m->lcap + 2)
+		m->value_cap = (size_t)m->lcap + 2;
 	m->lbuf = malloc(m->lcap + 1);
-	m->replay = malloc(m->lcap + 2);
 	m->field = malloc(hl + 1);
 	m->value = malloc(m->value_cap);
 	m->scratch = malloc(hl + 1);
 	m->raw = malloc(hl + 1);
 	m->ent.boundary = malloc(m->lim.max_boundary + 1);
-	if (!m->lbuf || !m->replay || !m->field || !m->value || !m->scratch || !m->raw ||
+	if (!m->lbuf || !m->field || !m->value || !m->scratch || !m->raw ||
 	    !m->ent.boundary) {
 		mime_parser_free(m);
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->mem = sizeof(*m) + (m->lcap + 1) + (m->lcap + 2) + 3 * ((size_t)hl + 1) + m->value_cap +
+	m->mem = sizeof(*m) + (m->lcap + 1) + 3 * ((size_t)hl + 1) + m->value_cap +
 		 m->lim.max_boundary + 1;
 	charset_cache_init(&m->cache);
 	start_entity(m, 0);
@@ -1673,7 +1679,6 @@ void mime_parser_free(struct mime_parser *m)
 		free(m->frames[i].boundary);
 	free(m->frames);
 	free(m->lbuf);
-	free(m->replay);
 	free(m->field);
 	free(m->value);
 	free(m->scratch);

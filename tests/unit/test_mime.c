@@ -888,6 +888,35 @@ static void test_every_split_point(void)
 	free(msg);
 }
 
+/* A body line inside a message/rfc822 header is replayed as the inner
+ * header's first line, which is no header either: replayed again, as the
+ * inner body.  (Chunkings: test_chunking_property.) */
+static const char msg_replay_rfc822[] =
+	"Content-Type: multipart/mixed; boundary=r\r\n\r\n"
+	"--r\r\n"
+	"Content-Type: message/rfc822\r\n"
+	"Subject: =?iso-8859-1?q?caf=E9?=\r\n"
+	"hidden line\r\n"
+	"more text\r\n"
+	"--r\r\n"
+	"Content-Type: text/plain\r\n"
+	"after\r\n"
+	"--r--\r\n";
+
+static void test_replayed_body_lines(void)
+{
+	struct rec r;
+	parse_lim(&r, msg_replay_rfc822, sizeof(msg_replay_rfc822) - 1, 0, NULL);
+	CHECK(!r.order_error);
+	CHECK_EQ_U(r.nparts, 2);
+	CHECK_STR(hdr_value(&r, 1, "subject"), "caf\xC3\xA9");
+	CHECK_EQ_U(r.parts[0].p.depth, 2);
+	CHECK_STR(r.parts[0].data, "hidden line\r\nmore text");
+	CHECK_STR(r.parts[1].data, "after");
+	CHECK(r.st.anomalies & MIME_ANOM_BAD_HEADER);
+	rec_free(&r);
+}
+
 static void test_chunking_property(void)
 {
 	size_t n;
@@ -903,6 +932,7 @@ static void test_chunking_property(void)
 		"Subject: =?utf-8?b?7ZWc?=\r\n =?utf-8?b?6riA?=\r\n\r\nbody\r\r\n\r",
 		"Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Transfer-Encoding: quoted-printable\n\nx=\n=41=4\n--a--",
 		"Content-Type: multipart/mixed; boundary=zz\r\nbody without blank\r\n--zz\r\nX: y\r\n--zz\r\n--zz--",
+		msg_replay_rfc822,
 	};
 	size_t lens[sizeof(msgs) / sizeof(msgs[0])];
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
@@ -957,6 +987,7 @@ int main(void)
 	RUN(test_long_header);
 	RUN(test_parts_cap_and_gap);
 	RUN(test_every_split_point);
+	RUN(test_replayed_body_lines);
 	RUN(test_chunking_property);
 	return tl_finish();
 }
