@@ -8,7 +8,7 @@
 #include "smtp_parser/smtp.h"
 
 enum { HS_LINE_START, HS_NAME, HS_VALUE };
-enum { HF_PRESENT = 1, HF_COMPLETE = 2 };
+enum { HF_PRESENT = 1, HF_COMPLETE = 2, HF_TRUNCATED = 4 };
 
 static const char *const hs_names[SMTP_HF_COUNT] = {
 	"subject", "from", "to", "cc", "message-id",
@@ -137,8 +137,8 @@ long smtp_header_scan_push(struct smtp_header_scan *h, const uint8_t *data, size
 				if (*vl == 0 && (c == ' ' || c == '\t'))
 					break; /* leading blanks are trimmed */
 				if (*vl >= h->max_field) {
-					if (!(h->flags[h->cur] & 4)) {
-						h->flags[h->cur] |= 4;
+					if (!(h->flags[h->cur] & HF_TRUNCATED)) {
+						h->flags[h->cur] |= HF_TRUNCATED;
 						h->truncated++;
 						h->anomalies |= SMTP_ANOM_FIELD_TRUNCATED;
 					}
