@@ -301,7 +301,9 @@ void charset_stream_feed(struct charset_stream *s, const uint8_t *in, size_t len
 		size_t used = stream_run(s, in, len, emit, ctx);
 		in += used;
 		len -= used;
-		if (len > CHARSET_CARRY_MAX) {
+		/* Same cap as the carry path: a full carry is never kept, so whole
+		 * and chunked feeding drop the same bytes. */
+		if (len >= CHARSET_CARRY_MAX) {
 			s->replacements++;
 			emit(ctx, (const uint8_t *)replacement_char, 3);
 			in++;
