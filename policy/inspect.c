@@ -95,7 +95,7 @@ struct inspection {
 	struct inspect_limits lim;
 	struct inspect_callbacks cb;
 	void *cbctx;
-	uint64_t email_seed;
+	uint64_t seed;           /* keys the detector value sets' hashing */
 
 	struct rstate *st;
 	uint32_t nst, capst;
@@ -141,9 +141,9 @@ struct inspection *inspection_new(const struct ruleset *rs, struct inspect_scrat
 	if (cb)
 		in->cb = *cb;
 	in->cbctx = ctx;
-	if (getrandom(&in->email_seed, sizeof(in->email_seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(in->email_seed))
-		in->email_seed = (uint64_t)(uintptr_t)in * 0x9E3779B97F4A7C15ull;
+	if (getrandom(&in->seed, sizeof(in->seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(in->seed))
+		in->seed = (uint64_t)(uintptr_t)in * 0x9E3779B97F4A7C15ull;
 	return in;
 }
 
@@ -506,7 +506,7 @@ static void on_detector(struct inspection *in, const struct pat *p, uint64_t fro
 		return;
 	}
 	if (p->det == DLP_EMAIL) {
-		key = 1469598103934665603ull ^ in->email_seed;
+		key = 1469598103934665603ull ^ in->seed;
 		for (size_t i = 0; i < vl; i++) {
 			key ^= (uint8_t)val[i];
 			key *= 1099511628211ull;
@@ -515,6 +515,14 @@ static void on_detector(struct inspection *in, const struct pat *p, uint64_t fro
 	} else {
 		for (size_t i = 0; i < vl; i++) /* at most 19 digits: exact in 64 bits */
 			key = key * 10 + (uint64_t)(val[i] - '0');
+		/* a seeded bijection (murmur3's finaliser), so the sender cannot
+		 * pick numbers that all land in one run of the value set */
+		key ^= in->seed;
+		key ^= key >> 33;
+		key *= 0xff51afd7ed558ccdull;
+		key ^= key >> 33;
+		key *= 0xc4ceb9fe1a85ec53ull;
+		key ^= key >> 33;
 	}
 	dlp_mask(val, vl, masked, sizeof(masked));
 	for (uint32_t i = 0; i < d->det_nrules[p->det]; i++) {
