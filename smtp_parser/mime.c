@@ -103,10 +103,11 @@ struct mime_parser {
 	char *field;
 	uint32_t flen;
 	bool have_field;
-	char *value;         /* decoded field value, or the line to replay */
+	char *value;         /* decoded field value, or the line to replay; while
+	                      * parameters are parsed, their bytes before charset
+	                      * conversion */
 	size_t value_cap;
 	char *scratch;       /* unquoted parameter values */
-	uint8_t *raw;        /* decoded bytes before charset conversion */
 	struct entity ent;
 
 	/* open multipart / message levels */
@@ -455,10 +456,12 @@ size_t mime_decode_header_words(const char *in, size_t len, char *out, size_t ca
 	return n;
 }
 
+/* run: max_header_line + 1 bytes that are neither in nor out. */
 static size_t parser_decode_words(struct mime_parser *m, const char *in, size_t len, char *out,
-				  size_t cap)
+				  size_t cap, char *run)
 {
-	struct word_ctx w = {.cache = &m->cache, .run = m->raw, .run_cap = m->lim.max_header_line + 1};
+	struct word_ctx w = {.cache = &m->cache, .run = (uint8_t *)run,
+			     .run_cap = m->lim.max_header_line + 1};
 	size_t n = decode_words(&w, in, len, out, cap);
 	anomaly(m, w.anomalies);
 	return n;
@@ -667,6 +670,8 @@ static void raw_to_utf8(struct mime_parser *m, const char *cs, size_t cslen, con
 static bool param_value(struct mime_parser *m, const struct param *pr, size_t np,
 			const char *want, bool words, char *out, size_t cap)
 {
+	/* The field's value is decoded into m->value only after its parameters. */
+	uint8_t *raw = (uint8_t *)m->value;
 	const struct param *plain = NULL, *ext = NULL;
 	bool sections = false;
 	for (size_t i = 0; i < np; i++) {
@@ -714,21 +719,21 @@ static bool param_value(struct mime_parser *m, const struct param *pr, size_t np
 				}
 			}
 			if (p->ext) {
-				ok &= pct_decode(v, vl, m->raw, &rl);
+				ok &= pct_decode(v, vl, raw, &rl);
 			} else {
-				memcpy(m->raw + rl, v, vl);
+				memcpy(raw + rl, v, vl);
 				rl += vl;
 			}
 		}
 		if (!ok)
 			anomaly(m, MIME_ANOM_BAD_PARAMETER);
-		raw_to_utf8(m, cs, cslen, m->raw, rl, out, cap);
+		raw_to_utf8(m, cs, cslen, raw, rl, out, cap);
 		return true;
 	}
 	if (!plain)
 		return false;
 	if (words) {
-		parser_decode_words(m, plain->val, plain->vlen, out, cap);
+		parser_decode_words(m, plain->val, plain->vlen, out, cap, m->value);
 	} else {
 		size_t n = plain->vlen < cap - 1 ? plain->vlen : cap - 1;
 		memcpy(out, plain->val, n);
@@ -867,7 +872,8 @@ static void finish_field(struct mime_parser *m)
 	}
 	if (e->nheaders < m->lim.max_headers) {
 		e->nheaders++;
-		parser_decode_words(m, v, vl, m->value, m->value_cap);
+		/* the parameters parsed above are done with scratch */
+		parser_decode_words(m, v, vl, m->value, m->value_cap, m->scratch);
 		if (m->cb.header)
 			m->cb.header(m->ctx, e->depth, f, m->value);
 	} else {
@@ -1574,15 +1580,14 @@ struct mime_parser *mime_parser_new(const struct mime_limits *limits,
 	m->field = malloc(hl + 1);
 	m->value = malloc(m->value_cap);
 	m->scratch = malloc(hl + 1);
-	m->raw = malloc(hl + 1);
 	m->ent.boundary = malloc(m->lim.max_boundary + 1);
-	if (!m->lbuf || !m->field || !m->value || !m->scratch || !m->raw ||
+	if (!m->lbuf || !m->field || !m->value || !m->scratch ||
 	    !m->ent.boundary) {
 		mime_parser_free(m);
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->mem = sizeof(*m) + (m->lcap + 1) + 3 * ((size_t)hl + 1) + m->value_cap +
+	m->mem = sizeof(*m) + (m->lcap + 1) + 2 * ((size_t)hl + 1) + m->value_cap +
 		 m->lim.max_boundary + 1;
 	charset_cache_init(&m->cache);
 	start_entity(m, 0);
@@ -1682,7 +1687,6 @@ void mime_parser_free(struct mime_parser *m)
 	free(m->field);
 	free(m->value);
 	free(m->scratch);
-	free(m->raw);
 	free(m->ent.boundary);
 	free(m);
 }
