@@ -359,18 +359,22 @@ static void on_pattern(struct inspection *in, const struct pat *p, uint64_t from
 	record_first(in, st, to, NULL, start, have_start);
 }
 
+/* The slot of a distinct-value set holding key, or the empty slot where it
+ * would go (set_cap is a power of two kept above twice the values). */
+static uint64_t *set_slot(uint64_t *set, uint32_t set_cap, uint64_t key)
+{
+	uint32_t m = set_cap - 1;
+	for (uint32_t h = (uint32_t)(key ^ (key >> 32)) * 2654435761u & m;; h = (h + 1) & m)
+		if (set[h] == 0 || set[h] == key)
+			return &set[h];
+}
+
 static bool set_insert(struct inspection *in, struct rstate *st, uint64_t key)
 {
 	key |= key == 0;
-	if (st->set_cap) {
-		uint32_t m = st->set_cap - 1;
-		for (uint32_t h = (uint32_t)(key ^ (key >> 32)) * 2654435761u & m;; h = (h + 1) & m) {
-			if (st->set[h] == 0)
-				break;
-			if (st->set[h] == key)
-				return false;
-		}
-	}
+	uint64_t *slot = st->set_cap ? set_slot(st->set, st->set_cap, key) : NULL;
+	if (slot && *slot)
+		return false;
 	if (st->set_n >= in->lim.max_distinct) {
 		in->stats.distinct_dropped++;
 		return true; /* unknown: counted as new */
@@ -382,28 +386,17 @@ static bool set_insert(struct inspection *in, struct rstate *st, uint64_t key)
 			in->stats.distinct_dropped++;
 			return true;
 		}
-		for (uint32_t i = 0; i < st->set_cap; i++) {
-			uint64_t k = st->set[i];
-			if (!k)
-				continue;
-			for (uint32_t h = (uint32_t)(k ^ (k >> 32)) * 2654435761u & (nc - 1);;
-			     h = (h + 1) & (nc - 1))
-				if (!ns[h]) {
-					ns[h] = k;
-					break;
-				}
-		}
+		for (uint32_t i = 0; i < st->set_cap; i++)
+			if (st->set[i])
+				*set_slot(ns, nc, st->set[i]) = st->set[i];
 		free(st->set);
 		st->set = ns;
 		st->set_cap = nc;
+		slot = set_slot(ns, nc, key);
 	}
-	uint32_t m = st->set_cap - 1;
-	for (uint32_t h = (uint32_t)(key ^ (key >> 32)) * 2654435761u & m;; h = (h + 1) & m)
-		if (st->set[h] == 0) {
-			st->set[h] = key;
-			st->set_n++;
-			return true;
-		}
+	*slot = key;
+	st->set_n++;
+	return true;
 }
 
 static bool is_digit(uint8_t c)

@@ -385,6 +385,74 @@ static void test_detectors(void)
 	inspection_free(in);
 }
 
+/* Many matched rules and many distinct values: the rule-state map and a
+ * rule's value set both grow past their first sizes without losing entries. */
+static void test_tables_grow(void)
+{
+	enum { NRULES = 150, NCARDS = 60 };
+	size_t cap = 64 + NRULES * 80;
+	char *rt = malloc(cap);
+	char *text = malloc(NRULES * 16 + NCARDS * 2 * 20 + 1);
+	CHECK(rt && text);
+	if (!rt || !text) {
+		free(rt);
+		free(text);
+		return;
+	}
+	size_t o = (size_t)snprintf(rt, cap, "rules = ( { id = \"card\"; scope = \"body\"; "
+					     "detector = \"card\"; }");
+	for (unsigned i = 0; i < NRULES; i++)
+		o += (size_t)snprintf(rt + o, cap - o,
+				      ", { id = \"k%u\"; scope = \"body\"; keyword = \"kw%03u;\"; }",
+				      i, i);
+	snprintf(rt + o, cap - o, " );");
+	use_rules(rt);
+	free(rt);
+	if (!rs) {
+		free(text);
+		return;
+	}
+	size_t t = 0;
+	for (unsigned i = 0; i < NRULES; i++) /* each keyword twice */
+		t += (size_t)sprintf(text + t, "kw%03u; kw%03u; ", i, i);
+	for (unsigned rep = 0; rep < 2; rep++) /* each card twice */
+		for (unsigned i = 0; i < NCARDS; i++) {
+			char d[17];
+			snprintf(d, sizeof(d), "4%014u", 1000003u * (i + 1));
+			/* Luhn check digit over the 15 digits */
+			unsigned sum = 0;
+			for (unsigned k = 0; k < 15; k++) {
+				unsigned v = (unsigned)(d[14 - k] - '0');
+				if (k % 2 == 0)
+					v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+				sum += v;
+			}
+			d[15] = (char)('0' + (10 - sum % 10) % 10);
+			d[16] = '\0';
+			t += (size_t)sprintf(text + t, "%s ", d);
+		}
+	static const size_t sizes[] = {7, 0};
+	struct inspection *in = start(RULE_DIR_INBOUND, NULL, NULL);
+	feed(in, SCOPE_BODY, 0, text, t, sizes);
+	const struct rule_hit *h;
+	size_t n = inspection_hits(in, &h);
+	CHECK_EQ_U(n, NRULES + 1);
+	if (n == NRULES + 1) {
+		CHECK_STR(h[0].rule->id, "card");
+		CHECK_EQ_U(h[0].count, NCARDS);
+		for (unsigned i = 0; i < NRULES; i++) {
+			char id[8];
+			snprintf(id, sizeof(id), "k%u", i);
+			CHECK_STR(h[i + 1].rule->id, id);
+			CHECK_EQ_U(h[i + 1].count, 2);
+		}
+	}
+	CHECK_EQ_U(inspection_stats(in)->candidates_rejected, 0);
+	CHECK_EQ_U(inspection_stats(in)->distinct_dropped, 0);
+	inspection_free(in);
+	free(text);
+}
+
 static void test_urls(void)
 {
 	use_rules("rules = ();");
@@ -509,6 +577,7 @@ int main(void)
 	RUN(test_nocase_regex_header);
 	RUN(test_threshold_direction);
 	RUN(test_detectors);
+	RUN(test_tables_grow);
 	RUN(test_urls);
 	RUN(test_excerpts);
 	RUN(test_scratch_update);
