@@ -629,27 +629,28 @@ static int compile_scope(struct ruleset *rs, enum rule_scope sc, uint8_t *failed
 {
 	struct scope_db *d = &rs->db[sc];
 	struct build b = {0};
-	size_t npat_cap = 0;
-	for (size_t i = 0; i < rs->n; i++)
-		if (rs->rules[i].scopes & (1u << sc))
-			npat_cap++;
-	npat_cap += DLP_DETECTOR_COUNT + 1;
+	size_t npat_cap = DLP_DETECTOR_COUNT + 1;
+	size_t det_count[DLP_DETECTOR_COUNT] = {0};
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->rules[i];
+		if (!(r->scopes & (1u << sc)))
+			continue;
+		npat_cap++;
+		if (r->match == RULE_MATCH_DETECTOR)
+			det_count[r->detector]++;
+	}
 	d->pats = calloc(npat_cap, sizeof(*d->pats));
 	if (!d->pats)
 		goto oom;
-	bool det_used[DLP_DETECTOR_COUNT] = {0};
+	for (unsigned k = 0; k < DLP_DETECTOR_COUNT; k++)
+		if (det_count[k] && !(d->det_rules[k] = calloc(det_count[k], sizeof(uint32_t))))
+			goto oom;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rule *r = &rs->rules[i];
 		if (!(r->scopes & (1u << sc)))
 			continue;
 		if (r->match == RULE_MATCH_DETECTOR) {
 			unsigned k = r->detector;
-			if (!det_used[k]) {
-				det_used[k] = true;
-				d->det_rules[k] = calloc(rs->n, sizeof(uint32_t));
-				if (!d->det_rules[k])
-					goto oom;
-			}
 			d->det_rules[k][d->det_nrules[k]++] = (uint32_t)i;
 			continue;
 		}
@@ -666,7 +667,7 @@ static int compile_scope(struct ruleset *rs, enum rule_scope sc, uint8_t *failed
 			.som = som, .rule = (uint32_t)i, .len = (uint32_t)strlen(r->pattern)};
 	}
 	for (unsigned k = 0; k < DLP_DETECTOR_COUNT; k++) {
-		if (!det_used[k])
+		if (!det_count[k])
 			continue;
 		if (build_add(&b, det_pattern[k], NULL, det_som[k] ? HS_FLAG_SOM_LEFTMOST : 0,
 			      d->npats) != 0)
