@@ -13,6 +13,8 @@
  * detector candidate that long is rejected. */
 #include "policy/inspect.h"
 
+#include "common/utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,48 +239,27 @@ static void sanitize(const uint8_t *s, size_t n, char *out, size_t cap)
 		i++;
 	while (i < n && o + 1 < cap) {
 		uint8_t c = s[i];
-		size_t k = 0;
-		uint32_t cp = c;
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 1, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 2, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 3, cp = c & 0x07;
-		else if (c >= 0x80)
-			k = SIZE_MAX;
-		if (k == SIZE_MAX) {
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		if (k == 0) {
+		if (c < 0x80) {
 			out[o++] = c == '\t' || c == '\r' || c == '\n' ? ' '
 				 : (c < 0x20 || c == 0x7f)            ? '?'
 								      : (char)c;
 			i++;
 			continue;
 		}
-		if (i + k >= n) /* cut at the end of the slice */
+		bool cut;
+		size_t k = utf8_seq_len(s + i, n - i, &cut);
+		if (cut) /* a sequence cut at the end of the slice */
 			break;
-		bool ok = true;
-		for (size_t j = 1; j <= k && ok; j++) {
-			ok = (s[i + j] & 0xC0) == 0x80;
-			cp = (cp << 6) | (s[i + j] & 0x3F);
-		}
-		if (ok && ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-			   (cp >= 0xD800 && cp <= 0xDFFF)))
-			ok = false;
-		if (!ok || cp < 0xA0) { /* invalid, or a C1 control */
+		if (!k || (c == 0xC2 && s[i + 1] < 0xA0)) { /* invalid, or a C1 control */
 			out[o++] = '?';
 			i++;
 			continue;
 		}
-		if (o + k + 1 >= cap)
+		if (o + k >= cap)
 			break;
-		memcpy(out + o, s + i, k + 1);
-		o += k + 1;
-		i += k + 1;
+		memcpy(out + o, s + i, k);
+		o += k;
+		i += k;
 	}
 	out[o] = '\0';
 }
