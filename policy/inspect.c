@@ -320,8 +320,10 @@ static void on_pattern(struct inspection *in, const struct pat *p, uint64_t from
 		have_start = false;
 	}
 	struct rstate *st = state_get(in, p->rule);
-	if (!st)
+	if (!st) {
+		in->stats.matches_lost++;
 		return;
+	}
 	if (st->last_ctx == in->cur_ctx && start < st->last_to) {
 		/* overlaps the previous counted match; a longer match from the
 		 * same start as the first one extends its excerpt (falcon-1 ->
@@ -504,8 +506,10 @@ static void on_detector(struct inspection *in, const struct pat *p, uint64_t fro
 		if (!rule_active(in, &in->rs->rules[ri]))
 			continue;
 		struct rstate *st = state_get(in, ri);
-		if (!st)
+		if (!st) {
+			in->stats.matches_lost++;
 			continue;
+		}
 		if (!set_insert(in, st, key))
 			continue;
 		count_add(st);

@@ -74,6 +74,7 @@ struct inspect_stats {
 	uint64_t distinct_dropped;   /* detector values past max_distinct (still counted) */
 	uint64_t url_hosts_dropped;  /* past max_url_hosts */
 	uint64_t scan_errors;        /* Hyperscan returned an error: the stream is abandoned */
+	uint64_t matches_lost;       /* matches not counted: out of memory for the rule's state */
 };
 const struct inspect_stats *inspection_stats(const struct inspection *in);
 void inspection_free(struct inspection *in);

@@ -487,6 +487,7 @@ void mail_scan_decide(struct mail_scan *s, struct verdict *v)
 		size_t n = inspection_hits(s->insp[i], &hits);
 		decision_add_rule_hits(v, hits, n);
 		ms->stats.scan_errors += inspection_stats(s->insp[i])->scan_errors;
+		ms->stats.alloc_failures += inspection_stats(s->insp[i])->matches_lost;
 	}
 	for (uint32_t i = 0; i < s->att_reasons.reason_count; i++)
 		verdict_add(v, &s->att_reasons.reasons[i]);

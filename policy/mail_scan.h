@@ -45,7 +45,7 @@ struct mail_scanner_stats {
 	uint64_t rbl_waits;                         /* decisions that had to wait for DNS */
 	uint64_t reasons_dropped;
 	uint64_t scan_errors;                       /* Hyperscan errors (stream abandoned) */
-	uint64_t alloc_failures;                    /* scans left uninspected: out of memory */
+	uint64_t alloc_failures;                    /* out of memory: scans left uninspected, matches not counted */
 };
 
 struct mail_scanner;
