@@ -1450,3 +1450,9 @@ int config_load(struct postern_config *c, const char *path, char *err, size_t er
 	}
 	return rc;
 }
+
+const char *webmail_action_name(enum webmail_action a)
+{
+	static const char *const names[] = {"accept", "reset", "redirect"};
+	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}

@@ -33,6 +33,53 @@ bool netset_contains(const struct netset *s, int family, const uint8_t *addr);
 void netset_free(struct netset *s);
 
 #define CONFIG_MAX_RULE_FILES 16
+#define CONFIG_MAX_SIGNATURE_PATHS 16
+
+/* What a webmail verdict does to the request (docs/webmail.md). */
+enum webmail_action {
+	WEBMAIL_ACTION_ACCEPT = 0,  /* accept and log */
+	WEBMAIL_ACTION_RESET,       /* RST both ways */
+	WEBMAIL_ACTION_REDIRECT,    /* HTTP: 302 to the block page for the client, RST to the server;
+	                             * HTTPS: reset (nothing can be said inside TLS) */
+};
+const char *webmail_action_name(enum webmail_action a); /* "accept", "reset", "redirect" */
+
+/* One entry of the mail-service policy: a webmail service by domain. */
+enum service_list { SERVICE_ALLOW = 0, SERVICE_DENY };
+struct service_entry {
+	char *name;
+	char **domains;             /* lower-case A-labels; a leading "." means that domain and
+	                             * every subdomain, otherwise the exact host */
+	size_t domain_count;
+	enum service_list list;
+	struct netset sources;      /* clients it applies to; empty = every client */
+	uint64_t from_us, until_us; /* applies from/until (Unix time, us); 0 = unbounded */
+	bool has_action;
+	enum webmail_action action; /* deny: reset or redirect (default: webmail.block_action) */
+	unsigned line;              /* in the config file */
+};
+
+struct webmail_config {
+	bool enabled;               /* HTTP/TLS inspection on (default true when a webmail group exists) */
+	char *signature_paths[CONFIG_MAX_SIGNATURE_PATHS]; /* files or directories of *.conf */
+	size_t signature_path_count;
+	uint16_t http_ports[16];    /* parsed as HTTP from the first byte (default 80, 8080) */
+	unsigned http_port_count;
+	uint16_t tls_ports[16];     /* ClientHello expected (default 443) */
+	unsigned tls_port_count;
+	bool content_detect;        /* other ports: HTTP or TLS recognised by the client's first bytes (default true) */
+	uint32_t generic_threshold; /* generic detector confidence for a send (default 60) */
+	enum webmail_action unlisted_action; /* a send by signature to a service on no list (default accept) */
+	enum webmail_action unknown_action;  /* a send found only by the generic detector (default accept) */
+	enum webmail_action block_action;    /* deny entries without action, and content rules that
+	                                      * reset (default redirect when block_page is set, else reset) */
+	char *block_page;           /* absolute http(s) URL the redirect points to */
+	struct service_entry *services;
+	size_t service_count;
+	uint64_t max_body;          /* request body bytes inspected (default: max_message) */
+	uint32_t max_upload_ids;    /* compose ids whose uploads are remembered (default 4096) */
+	uint64_t upload_ttl_us;     /* how long uploads wait for their send (default 1 h) */
+};
 
 struct postern_config {
 	char *path;                         /* the file loaded, NULL = defaults only */
@@ -82,6 +129,9 @@ struct postern_config {
 	uint32_t syslog_facility;
 	uint32_t syslog_rate, syslog_burst, syslog_queue;
 	enum rule_action syslog_min_action; /* alert: every verdict with reasons; reset: resets only */
+
+	/* Webmail control: HTTP requests, TLS ClientHellos, service policy. */
+	struct webmail_config webmail;
 };
 
 /* Defaults only (no file). */

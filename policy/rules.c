@@ -47,6 +47,9 @@ static const char *const scope_names[SCOPE_COUNT] = {
 	[SCOPE_ATTACH_NAME] = "attachment.name",
 	[SCOPE_ATTACH_CONTENT] = "attachment.content",
 	[SCOPE_ATTACH_TYPE] = "attachment.type",
+	[SCOPE_WEBMAIL_TO] = "webmail.to",
+	[SCOPE_WEBMAIL_SUBJECT] = "webmail.subject",
+	[SCOPE_WEBMAIL_BODY] = "webmail.body",
 };
 
 const char *rule_scope_name(enum rule_scope s)
@@ -56,7 +59,7 @@ const char *rule_scope_name(enum rule_scope s)
 
 bool rule_scope_is_stream(enum rule_scope s)
 {
-	return s == SCOPE_BODY || s == SCOPE_ATTACH_CONTENT;
+	return s == SCOPE_BODY || s == SCOPE_ATTACH_CONTENT || s == SCOPE_WEBMAIL_BODY;
 }
 
 const char *rule_direction_name(enum rule_direction d)
@@ -282,7 +285,8 @@ static bool parse_scope_name(struct parse_ctx *pc, const config_setting_t *s, co
 	else
 		PERR(pc, s,
 		     "rule '%s': unknown scope '%s' (mail_from, rcpt, header:NAME, subject, body, "
-		     "attachment.name, attachment.content, attachment.type)",
+		     "attachment.name, attachment.content, attachment.type, webmail.to, "
+		     "webmail.subject, webmail.body)",
 		     rid, name);
 	return false;
 }

@@ -23,7 +23,10 @@ enum rule_scope {
 	SCOPE_ATTACH_NAME,      /* attachment file name, also names inside archives */
 	SCOPE_ATTACH_CONTENT,   /* decoded attachment bytes, also archive members (stream) */
 	SCOPE_ATTACH_TYPE,      /* true type of an attachment, a MIME type like "application/pdf" */
-	/* Webmail scopes (HTTP requests) are added here by the webmail work. */
+	/* Webmail sends (HTTP requests); attachment.* scopes serve uploads too. */
+	SCOPE_WEBMAIL_TO,       /* each recipient field value (to, cc and bcc), decoded */
+	SCOPE_WEBMAIL_SUBJECT,  /* the subject field, decoded */
+	SCOPE_WEBMAIL_BODY,     /* the message body and every other text field of the request (stream) */
 	SCOPE_COUNT
 };
 const char *rule_scope_name(enum rule_scope s); /* "mail_from", "header", "attachment.name" ... */

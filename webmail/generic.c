@@ -1,0 +1,2 @@
+/* Stub: the generic detector. */
+#include "webmail/webmail.h"
