@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/load_errors.h"
+
 enum rule_scope {
 	SCOPE_MAIL_FROM = 0,    /* envelope sender */
 	SCOPE_RCPT,             /* each envelope recipient */
@@ -68,21 +70,7 @@ struct rule {
 	unsigned line;           /* line in the rules file */
 };
 
-/* Errors found while loading: each names the file, line and reason. */
-struct rule_error {
-	char file[256];
-	unsigned line;           /* 0 when not tied to a line */
-	char reason[256];
-};
-struct rule_errors {
-	struct rule_error *v;
-	size_t count, cap;       /* reports past cap are counted in dropped */
-	size_t dropped;
-};
-void rule_errors_init(struct rule_errors *e, size_t cap);
-void rule_errors_add(struct rule_errors *e, const char *file, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void rule_errors_free(struct rule_errors *e);
+/* Errors found while loading (struct rule_errors): common/load_errors.h. */
 
 struct ruleset;
 
