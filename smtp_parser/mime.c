@@ -73,6 +73,7 @@ struct entity {
 	char disposition[DISP_CAP];
 	char filename[NAME_CAP]; /* Content-Disposition filename= */
 	char ct_name[NAME_CAP];  /* Content-Type name= */
+	char field_name[NAME_CAP]; /* Content-Disposition name= (form-data) */
 	char *boundary;          /* max_boundary + 1 */
 	uint32_t blen;
 };
@@ -804,6 +805,7 @@ static void parse_content_disposition(struct mime_parser *m, const char *v, size
 	else if (main_val[0])
 		strcpy(e->disposition, "attachment"); /* RFC 2183: unknown = attachment */
 	param_value(m, pr, np, "filename", true, e->filename, sizeof(e->filename));
+	param_value(m, pr, np, "name", true, e->field_name, sizeof(e->field_name));
 }
 
 static void parse_cte(struct mime_parser *m, const char *v, size_t n)
@@ -1190,6 +1192,7 @@ static void begin_leaf(struct mime_parser *m, bool is_text)
 	p->encoding = e->encoding[0] ? e->encoding : "7bit";
 	p->disposition = e->disposition;
 	p->filename = e->filename[0] ? e->filename : e->ct_name;
+	p->field_name = e->field_name;
 	p->is_text = is_text;
 	p->is_attachment = p->filename[0] || strcmp(p->disposition, "attachment") == 0 || !is_text;
 

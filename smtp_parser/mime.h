@@ -60,6 +60,8 @@ struct mime_part {
 	const char *disposition;  /* "inline", "attachment" or "" */
 	const char *filename;     /* decoded (RFC 2231 / RFC 2047) from Content-Disposition
 	                           * filename= or Content-Type name=, "" if none */
+	const char *field_name;   /* decoded Content-Disposition name= (the form field of a
+	                           * multipart/form-data part), "" if none */
 	bool is_text;             /* content converted to UTF-8 and meant for reading */
 	bool is_attachment;       /* has a filename, or disposition attachment, or not text */
 };

@@ -17,6 +17,7 @@
 struct rec_part {
 	struct mime_part p; /* strings below are copies */
 	char *ct, *cs, *enc, *disp, *fname;
+	char *field; /* field_name */
 	char *data;
 	size_t len;
 	uint64_t end_size;
@@ -82,6 +83,7 @@ static void on_begin(void *ctx, const struct mime_part *p)
 	tr_str(r, p->encoding);
 	tr_str(r, p->disposition);
 	tr_str(r, p->filename);
+	tr_str(r, p->field_name);
 	tr_add(r, "\n", 1);
 	if (p->index != r->nparts || r->nparts >= MAX_REC_PARTS) {
 		r->order_error = true;
@@ -94,6 +96,7 @@ static void on_begin(void *ctx, const struct mime_part *p)
 	rp->enc = strdup(p->encoding);
 	rp->disp = strdup(p->disposition);
 	rp->fname = strdup(p->filename);
+	rp->field = strdup(p->field_name);
 }
 
 static void on_data(void *ctx, const struct mime_part *p, const uint8_t *d, size_t n)
@@ -140,6 +143,7 @@ static void rec_free(struct rec *r)
 		free(rp->enc);
 		free(rp->disp);
 		free(rp->fname);
+		free(rp->field);
 		free(rp->data);
 	}
 	for (unsigned i = 0; i < r->nhdr; i++) {
@@ -523,6 +527,49 @@ static void test_rfc2231_filenames(void)
 	CHECK_STR(r.parts[3].cs, "utf-8");
 	CHECK_STR(r.parts[3].disp, "attachment");
 	CHECK_STR(r.parts[3].fname, "my report (final).txt");
+	CHECK_EQ_U(r.st.anomalies, 0);
+	rec_free(&r);
+}
+
+/* multipart/form-data: the field name is Content-Disposition name=, decoded
+ * like filename (raw UTF-8 as browsers send it, RFC 2231, RFC 2047). */
+static void test_form_data_field_names(void)
+{
+	static const char msg[] =
+		"Content-Type: multipart/form-data; boundary=----WebKitFormBoundaryx7\r\n\r\n"
+		"------WebKitFormBoundaryx7\r\n"
+		"Content-Disposition: form-data; name=\"_subject\"\r\n\r\n"
+		"Hello\r\n"
+		"------WebKitFormBoundaryx7\r\n"
+		"Content-Disposition: form-data; name=\"pr\xc3\xa9nom\"\r\n\r\n"
+		"\xc3\x89lodie\r\n"
+		"------WebKitFormBoundaryx7\r\n"
+		"Content-Disposition: form-data; name*=UTF-8''%ED%95%9C; filename=\"a.bin\"\r\n"
+		"Content-Type: application/octet-stream\r\n\r\n"
+		"\x00\x01\r\n"
+		"------WebKitFormBoundaryx7\r\n"
+		"Content-Disposition: form-data; filename=\"b.txt\"; name=\"=?UTF-8?B?7ZWc?=\"\r\n\r\n"
+		"b\r\n"
+		"------WebKitFormBoundaryx7\r\n"
+		"Content-Disposition: attachment; filename=\"c.txt\"\r\n\r\n"
+		"c\r\n"
+		"------WebKitFormBoundaryx7--\r\n";
+	struct rec r;
+	parse_lim(&r, msg, sizeof(msg) - 1, 0, NULL);
+	CHECK(!r.order_error);
+	CHECK_EQ_U(r.nparts, 5);
+	CHECK_STR(r.parts[0].field, "_subject");
+	CHECK_STR(r.parts[0].fname, "");
+	CHECK_STR(r.parts[0].data, "Hello");
+	CHECK_STR(r.parts[1].field, "pr\xc3\xa9nom");
+	CHECK_STR(r.parts[1].data, "\xc3\x89lodie");
+	CHECK_STR(r.parts[2].field, "\xed\x95\x9c");
+	CHECK_STR(r.parts[2].fname, "a.bin");
+	CHECK_EQ_U(r.parts[2].len, 2);
+	CHECK_STR(r.parts[3].field, "\xed\x95\x9c");
+	CHECK_STR(r.parts[3].fname, "b.txt");
+	CHECK_STR(r.parts[4].field, "");
+	CHECK_STR(r.parts[4].fname, "c.txt");
 	CHECK_EQ_U(r.st.anomalies, 0);
 	rec_free(&r);
 }
@@ -976,6 +1023,7 @@ int main(void)
 	RUN(test_iso2022jp);
 	RUN(test_shift_jis);
 	RUN(test_rfc2231_filenames);
+	RUN(test_form_data_field_names);
 	RUN(test_encoded_words);
 	RUN(test_broken_base64);
 	RUN(test_bad_qp);
