@@ -34,6 +34,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "common/hostname.h"
+
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_LINES 65535u
 #define NETSET_MAX 65536u
@@ -44,6 +46,10 @@
 #define CONFIG_MAX_RBL_LISTS RBL_MAX_HITS
 #define RBL_ZONE_MAX (sizeof(((struct rbl_hit *)0)->zone) - 1)
 #define FLOW_MAX_FLOWS (1u << 26) /* reassembly/flow_table.c accepts no more */
+#define CONFIG_MAX_SERVICES 4096u
+#define CONFIG_MAX_SERVICE_DOMAINS 256u
+#define SERVICE_NAME_MAX 64u
+#define BLOCK_PAGE_MAX 1024u /* it goes into a Location header */
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -251,6 +257,21 @@ void config_default(struct postern_config *c)
 	c->smtp_ports[0] = 25;
 	c->smtp_ports[1] = 587;
 	c->smtp_port_count = 2;
+
+	c->webmail.enabled = true;
+	c->webmail.http_ports[0] = 80;
+	c->webmail.http_ports[1] = 8080;
+	c->webmail.http_port_count = 2;
+	c->webmail.tls_ports[0] = 443;
+	c->webmail.tls_port_count = 1;
+	c->webmail.content_detect = true;
+	c->webmail.generic_threshold = 60;
+	c->webmail.unlisted_action = WEBMAIL_ACTION_ACCEPT;
+	c->webmail.unknown_action = WEBMAIL_ACTION_ACCEPT;
+	c->webmail.block_action = WEBMAIL_ACTION_RESET;
+	c->webmail.max_body = 0;
+	c->webmail.max_upload_ids = 4096;
+	c->webmail.upload_ttl_us = 3600 * US_PER_S;
 }
 
 static void free_strv(char **v, size_t n)
@@ -262,8 +283,27 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void service_entry_free(struct service_entry *e)
+{
+	free(e->name);
+	free_strv(e->domains, e->domain_count);
+	netset_free(&e->sources);
+	memset(e, 0, sizeof *e);
+}
+
+static void webmail_free(struct webmail_config *w)
+{
+	for (size_t i = 0; i < w->signature_path_count && i < CONFIG_MAX_SIGNATURE_PATHS; i++)
+		free(w->signature_paths[i]);
+	free(w->block_page);
+	for (size_t i = 0; i < w->service_count; i++)
+		service_entry_free(&w->services[i]);
+	free(w->services);
+}
+
 void config_free(struct postern_config *c)
 {
+	webmail_free(&c->webmail);
 	free(c->path);
 	netset_free(&c->internal);
 	for (size_t i = 0; i < c->rule_file_count && i < CONFIG_MAX_RULE_FILES; i++)
@@ -417,6 +457,9 @@ static bool each_string(struct ld *l, const config_setting_t *s, size_t max, voi
 /* ---- scalar values ------------------------------------------------------- */
 
 static const char *const action_names[] = {[RULE_ACTION_ALERT] = "alert", [RULE_ACTION_RESET] = "reset"};
+static const char *const webmail_action_names[] = {
+	[WEBMAIL_ACTION_ACCEPT] = "accept", [WEBMAIL_ACTION_RESET] = "reset",
+	[WEBMAIL_ACTION_REDIRECT] = "redirect"};
 static const char *const direction_names[] = {
 	[RULE_DIR_ANY] = "any", [RULE_DIR_INBOUND] = "inbound", [RULE_DIR_OUTBOUND] = "outbound"};
 
@@ -495,6 +538,7 @@ enum vkind {
 	V_SIZE,      /* integer or "64M" in [min, max] bytes */
 	V_DURATION,  /* integer seconds or "90d"; stored times scale, in [min, max] stored units */
 	V_ACTION,    /* "alert" / "reset" */
+	V_WACTION,   /* "accept" / "reset" / "redirect" (enum webmail_action) */
 	V_GROUP,     /* { ... } with its own table */
 	V_CUSTOM,
 };
@@ -517,12 +561,14 @@ struct key {
 #define DURK(n, m, lo, hi, sc) {n, V_DURATION, PC(m), W(m), lo, hi, sc, NULL, NULL}
 #define BOOLK(n, m) {n, V_BOOL, PC(m), W(m), 0, 1, 0, NULL, NULL}
 #define ACTK(n, m) {n, V_ACTION, PC(m), W(m), 0, 0, 0, NULL, NULL}
+#define WACTK(n, m) {n, V_WACTION, PC(m), W(m), 0, 0, 0, NULL, NULL}
 #define CUSTK(n, fn) {n, V_CUSTOM, 0, 0, 0, 0, 0, fn, NULL}
 #define GROUPK(n, t) {n, V_GROUP, 0, 0, 0, 0, 0, NULL, t}
 
 _Static_assert(sizeof(int) == 4, "int settings are stored as 32-bit values");
 _Static_assert(sizeof(enum rule_action) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(bool) == 1, "bools are stored as one byte");
+_Static_assert(sizeof(enum webmail_action) == sizeof(int), "enums are stored as int");
 
 static void k_internal(struct ld *l, const config_setting_t *s, void *base);
 static void k_rules(struct ld *l, const config_setting_t *s, void *base);
@@ -538,6 +584,18 @@ static void k_lists(struct ld *l, const config_setting_t *s, void *base);
 static void k_store_path(struct ld *l, const config_setting_t *s, void *base);
 static void k_zone(struct ld *l, const config_setting_t *s, void *base);
 static void k_list_type(struct ld *l, const config_setting_t *s, void *base);
+static void k_signatures(struct ld *l, const config_setting_t *s, void *base);
+static void k_http_ports(struct ld *l, const config_setting_t *s, void *base);
+static void k_tls_ports(struct ld *l, const config_setting_t *s, void *base);
+static void k_block_page(struct ld *l, const config_setting_t *s, void *base);
+static void k_services(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_name(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_domains(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_list(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_sources(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_from(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_until(struct ld *l, const config_setting_t *s, void *base);
+static void k_svc_action(struct ld *l, const config_setting_t *s, void *base);
 
 /* The same names as attachment_finding_name (not linked here). */
 static const struct key action_keys[] = {
@@ -643,6 +701,36 @@ static const struct key alert_keys[] = {
 	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+static const struct key webmail_keys[] = {
+	BOOLK("enabled", webmail.enabled),
+	CUSTK("signatures", k_signatures),
+	CUSTK("http_ports", k_http_ports),
+	CUSTK("tls_ports", k_tls_ports),
+	BOOLK("content_detect", webmail.content_detect),
+	UINTK("generic_threshold", webmail.generic_threshold, 0, 100),
+	WACTK("unlisted_action", webmail.unlisted_action),
+	WACTK("unknown_action", webmail.unknown_action),
+	WACTK("block_action", webmail.block_action),
+	CUSTK("block_page", k_block_page),
+	SIZEK("max_body", webmail.max_body, 0, TIB),
+	UINTK("max_upload_ids", webmail.max_upload_ids, 1, 1u << 20),
+	DURK("upload_ttl", webmail.upload_ttl_us, 1, 7 * DAY_S * US_PER_S, US_PER_S),
+	CUSTK("services", k_services),
+	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* Walked with a struct service_entry as base. */
+static const struct key service_keys[] = {
+	CUSTK("name", k_svc_name),
+	CUSTK("domains", k_svc_domains),
+	CUSTK("list", k_svc_list),
+	CUSTK("sources", k_svc_sources),
+	CUSTK("from", k_svc_from),
+	CUSTK("until", k_svc_until),
+	CUSTK("action", k_svc_action),
+	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const struct key top_keys[] = {
 	CUSTK("internal_networks", k_internal),
 	CUSTK("rules", k_rules),
@@ -653,6 +741,7 @@ static const struct key top_keys[] = {
 	GROUPK("limits", limit_keys),
 	GROUPK("inline", inline_keys),
 	GROUPK("alerts", alert_keys),
+	GROUPK("webmail", webmail_keys),
 	CUSTK("smtp_ports", k_smtp_ports),
 	BOOLK("fail_closed", fail_closed),
 	{NULL, V_BOOL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -666,6 +755,7 @@ static const struct {
 	{"the top level", top_keys}, {"actions", action_keys}, {"attachments", attachment_keys},
 	{"rbl", rbl_keys},           {"rbl.lists entries", rbl_list_keys},
 	{"store", store_keys},       {"limits", limit_keys},
+	{"webmail", webmail_keys},   {"webmail.services entries", service_keys},
 };
 
 /* ---- unknown keys ---------------------------------------------------------- */
@@ -784,6 +874,12 @@ static void apply_key(struct ld *l, const config_setting_t *s, const struct key 
 		int a;
 		if (get_name(l, s, action_names, sizeof action_names / sizeof action_names[0], &a))
 			*(enum rule_action *)p = (enum rule_action)a;
+		return;
+	}
+	case V_WACTION: {
+		int a;
+		if (get_name(l, s, webmail_action_names, 3, &a))
+			*(enum webmail_action *)p = (enum webmail_action)a;
 		return;
 	}
 	case V_CUSTOM:
@@ -955,49 +1051,63 @@ static void k_rules(struct ld *l, const config_setting_t *s, void *base)
 	each_string(l, s, CONFIG_MAX_RULE_FILES, NULL, add_rule_file);
 }
 
-static void k_smtp_ports(struct ld *l, const config_setting_t *s, void *base)
+/* A port or a list of 1 to max distinct ports into out; false (reported) on
+ * anything else, out untouched. */
+static bool get_ports(struct ld *l, const config_setting_t *s, uint16_t *out, size_t max,
+		      unsigned *count, const char *empty_hint)
 {
-	struct postern_config *c = l->c;
-	const size_t max = sizeof c->smtp_ports / sizeof c->smtp_ports[0];
 	const config_setting_t *one = is_int(s) ? s : NULL;
 	int n = one ? 1 : -1;
 	if (!one) {
 		if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
 			setting_error(l, s, "expected a port or a list of ports, got %s", type_name(s));
-			return;
+			return false;
 		}
 		n = config_setting_length(s);
 		if (n == 0) {
-			setting_error(l, s, "empty list (leave the setting out for 25 and 587)");
-			return;
+			setting_error(l, s, "empty list (%s)", empty_hint);
+			return false;
 		}
 		if ((size_t)n > max) {
 			setting_error(l, s, "more than %zu ports", max);
-			return;
+			return false;
 		}
 	}
-	uint16_t ports[sizeof c->smtp_ports / sizeof c->smtp_ports[0]];
+	uint16_t ports[16];
+	_Static_assert(sizeof ports / sizeof ports[0] >= sizeof(((struct postern_config *)0)->smtp_ports) /
+							     sizeof(uint16_t),
+		       "room for every port list");
+	if ((size_t)n > sizeof ports / sizeof ports[0])
+		return false;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = one ? one : config_setting_get_elem(s, (unsigned)i);
 		if (!is_int(e)) {
 			setting_error(l, e, "expected a port number, got %s", type_name(e));
-			return;
+			return false;
 		}
 		long long p = config_setting_get_int64(e);
 		if (p < 1 || p > 65535) {
 			setting_error(l, e, "port %lld is not between 1 and 65535", p);
-			return;
+			return false;
 		}
 		for (int j = 0; j < i; j++) {
 			if (ports[j] == p) {
 				setting_error(l, e, "port %lld is listed twice", p);
-				return;
+				return false;
 			}
 		}
 		ports[i] = (uint16_t)p;
 	}
-	memcpy(c->smtp_ports, ports, (size_t)n * sizeof ports[0]);
-	c->smtp_port_count = (unsigned)n;
+	memcpy(out, ports, (size_t)n * sizeof ports[0]);
+	*count = (unsigned)n;
+	return true;
+}
+
+static void k_smtp_ports(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct postern_config *c = l->c;
+	get_ports(l, s, c->smtp_ports, sizeof c->smtp_ports / sizeof c->smtp_ports[0],
+		  &c->smtp_port_count, "leave the setting out for 25 and 587");
 }
 
 static void add_extension(struct ld *l, const config_setting_t *s, const char *v, void *ctx)
@@ -1199,6 +1309,367 @@ static void k_lists(struct ld *l, const config_setting_t *s, void *base)
 	}
 }
 
+/* ---- webmail ------------------------------------------------------------------ */
+
+static void add_signature_path(struct ld *l, const config_setting_t *s, const char *v, void *ctx)
+{
+	struct webmail_config *w = &l->c->webmail;
+	char *path = resolve_path(l, s);
+	if (path && w->signature_path_count < CONFIG_MAX_SIGNATURE_PATHS)
+		w->signature_paths[w->signature_path_count++] = path;
+	else
+		free(path);
+}
+
+static void k_signatures(struct ld *l, const config_setting_t *s, void *base)
+{
+	each_string(l, s, CONFIG_MAX_SIGNATURE_PATHS, NULL, add_signature_path);
+}
+
+static void k_http_ports(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct webmail_config *w = &l->c->webmail;
+	get_ports(l, s, w->http_ports, sizeof w->http_ports / sizeof w->http_ports[0],
+		  &w->http_port_count, "leave the setting out for 80 and 8080");
+}
+
+static void k_tls_ports(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct webmail_config *w = &l->c->webmail;
+	get_ports(l, s, w->tls_ports, sizeof w->tls_ports / sizeof w->tls_ports[0],
+		  &w->tls_port_count, "leave the setting out for 443");
+}
+
+/* The block page goes verbatim into a Location header: an absolute http(s)
+ * URL of printable ASCII (no CR/LF to split the response with), with a valid
+ * host. */
+static void k_block_page(struct ld *l, const config_setting_t *s, void *base)
+{
+	if (!is_string(s)) {
+		setting_error(l, s, "expected a URL string, got %s", type_name(s));
+		return;
+	}
+	const char *v = config_setting_get_string(s);
+	size_t n = strlen(v);
+	if (n > BLOCK_PAGE_MAX) {
+		setting_error(l, s, "URL longer than %u bytes", BLOCK_PAGE_MAX);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch <= ' ' || ch >= 0x7F) {
+			/* Not echoed: it may hold the very CR/LF refused here. */
+			setting_error(l, s, "control character, space or non-ASCII byte at %zu "
+				      "(percent-encode it)", i);
+			return;
+		}
+	}
+	size_t scheme = strncasecmp(v, "http://", 7) == 0 ? 7 : strncasecmp(v, "https://", 8) == 0 ? 8 : 0;
+	if (!scheme) {
+		setting_error(l, s, "'%s' is not an absolute http:// or https:// URL", v);
+		return;
+	}
+	char host[300];
+	size_t hn = strcspn(v + scheme, "/?#");
+	if (hn == 0 || hn >= sizeof host) {
+		setting_error(l, s, "'%s': no host or a host too long", v);
+		return;
+	}
+	memcpy(host, v + scheme, hn);
+	host[hn] = '\0';
+	char norm[256];
+	if (strchr(host, '@') || host_normalize(host, norm, sizeof norm) < 0) {
+		setting_error(l, s, "'%s': '%s' is not a host name, address or host:port", v, host);
+		return;
+	}
+	char *copy = strdup(v);
+	if (!copy)
+		setting_error(l, s, "out of memory");
+	set_owned(&l->c->webmail.block_page, copy);
+}
+
+static void k_svc_name(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct service_entry *e = base;
+	if (!is_string(s)) {
+		setting_error(l, s, "expected a string, got %s", type_name(s));
+		return;
+	}
+	const char *v = config_setting_get_string(s);
+	size_t n = strlen(v);
+	if (n == 0 || n > SERVICE_NAME_MAX) {
+		setting_error(l, s, "a name has 1 to %u bytes", SERVICE_NAME_MAX);
+		return;
+	}
+	/* It goes into logs and events as is. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch < ' ' || ch == 0x7F || ch == '"' || ch == '\\') {
+			setting_error(l, s, "control characters, quotes and backslashes are not allowed in a name");
+			return;
+		}
+	}
+	char *copy = strdup(v);
+	if (!copy)
+		setting_error(l, s, "out of memory");
+	set_owned(&e->name, copy);
+}
+
+static void add_service_domain(struct ld *l, const config_setting_t *s, const char *v, void *ctx)
+{
+	struct service_entry *e = ctx;
+	bool suffix = v[0] == '.';
+	char norm[256];
+	if (host_normalize(v + suffix, norm, sizeof norm) < 0) {
+		setting_error(l, s, "'%s' is not a valid host name", v);
+		return;
+	}
+	unsigned char addr[16];
+	if (suffix && (inet_pton(AF_INET, norm, addr) == 1 || inet_pton(AF_INET6, norm, addr) == 1)) {
+		setting_error(l, s, "'%s': a leading '.' (the domain and its subdomains) needs a "
+			      "domain, not an address", v);
+		return;
+	}
+	for (size_t i = 0; i < e->domain_count; i++) {
+		const char *d = e->domains[i];
+		if ((d[0] == '.') == suffix && strcmp(d + suffix, norm) == 0) {
+			setting_error(l, s, "'%s' is listed twice", v);
+			return;
+		}
+	}
+	char *stored = malloc(strlen(norm) + 2);
+	if (!stored) {
+		setting_error(l, s, "out of memory");
+		return;
+	}
+	stored[0] = '.';
+	strcpy(stored + suffix, norm);
+	e->domains[e->domain_count++] = stored;
+}
+
+static void k_svc_domains(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct service_entry *e = base;
+	bool list = config_setting_type(s) == CONFIG_TYPE_ARRAY || config_setting_type(s) == CONFIG_TYPE_LIST;
+	if (!is_string(s) && !list) {
+		setting_error(l, s, "expected a string or a list of strings, got %s", type_name(s));
+		return;
+	}
+	int n = list ? config_setting_length(s) : 1;
+	if (n == 0) {
+		setting_error(l, s, "empty list");
+		return;
+	}
+	if ((size_t)n > CONFIG_MAX_SERVICE_DOMAINS) {
+		setting_error(l, s, "more than %u domains", CONFIG_MAX_SERVICE_DOMAINS);
+		return;
+	}
+	if (e->domains)
+		return; /* libconfig refuses a name twice in a group */
+	e->domains = calloc((size_t)n, sizeof *e->domains);
+	if (!e->domains) {
+		setting_error(l, s, "out of memory");
+		return;
+	}
+	each_string(l, s, CONFIG_MAX_SERVICE_DOMAINS, e, add_service_domain);
+}
+
+static void k_svc_list(struct ld *l, const config_setting_t *s, void *base)
+{
+	static const char *const names[] = {[SERVICE_ALLOW] = "allow", [SERVICE_DENY] = "deny"};
+	int v;
+	if (get_name(l, s, names, 2, &v))
+		((struct service_entry *)base)->list = (enum service_list)v;
+}
+
+static void add_service_source(struct ld *l, const config_setting_t *s, const char *v, void *ctx)
+{
+	struct netset *ns = &((struct service_entry *)ctx)->sources;
+	char why[160];
+	if (netset_add(ns, v, why, sizeof why) != 0)
+		setting_error(l, s, "%s", why);
+}
+
+static void k_svc_sources(struct ld *l, const config_setting_t *s, void *base)
+{
+	each_string(l, s, CONFIG_MAX_NETWORKS, base, add_service_source);
+}
+
+static bool is_leap(unsigned y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (y >= 1970; month and day checked). */
+static uint64_t days_from_epoch(unsigned y, unsigned m, unsigned d)
+{
+	static const unsigned before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+	uint64_t days = 0;
+	for (unsigned yy = 1970; yy < y; yy++)
+		days += is_leap(yy) ? 366 : 365;
+	return days + before[m - 1] + (m > 2 && is_leap(y)) + d - 1;
+}
+
+/* Exactly "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, UTC, no fraction, no leap second),
+ * 1970 to 9999, to Unix time in us. */
+static bool parse_utc_time(const char *v, uint64_t *out)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	if (strlen(v) != sizeof shape - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != shape[i])
+			return false;
+	}
+	unsigned f[6];
+	static const unsigned at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+	for (size_t i = 0; i < 6; i++) {
+		f[i] = 0;
+		for (unsigned k = 0; k < len[i]; k++)
+			f[i] = f[i] * 10 + (unsigned)(v[at[i] + k] - '0');
+	}
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[3] > 23 || f[4] > 59 || f[5] > 59)
+		return false;
+	if (f[2] > mdays[f[1] - 1] + (f[1] == 2 && is_leap(f[0])))
+		return false;
+	uint64_t secs = days_from_epoch(f[0], f[1], f[2]) * DAY_S + f[3] * UINT64_C(3600) +
+			f[4] * UINT64_C(60) + f[5];
+	*out = secs * US_PER_S;
+	return true;
+}
+
+static void get_time(struct ld *l, const config_setting_t *s, uint64_t *out)
+{
+	if (!is_string(s)) {
+		setting_error(l, s, "expected a time string like \"2026-01-01T00:00:00Z\", got %s",
+			      type_name(s));
+		return;
+	}
+	const char *v = config_setting_get_string(s);
+	uint64_t t;
+	if (!parse_utc_time(v, &t)) {
+		setting_error(l, s, "'%s' is not a UTC time like \"2026-01-01T00:00:00Z\" "
+			      "(RFC 3339, 1970 to 9999, Z)", v);
+		return;
+	}
+	if (t == 0) {
+		/* 0 stands for "unbounded" */
+		setting_error(l, s, "'%s': the time must be after 1970-01-01T00:00:00Z", v);
+		return;
+	}
+	*out = t;
+}
+
+static void k_svc_from(struct ld *l, const config_setting_t *s, void *base)
+{
+	get_time(l, s, &((struct service_entry *)base)->from_us);
+}
+
+static void k_svc_until(struct ld *l, const config_setting_t *s, void *base)
+{
+	get_time(l, s, &((struct service_entry *)base)->until_us);
+}
+
+static void k_svc_action(struct ld *l, const config_setting_t *s, void *base)
+{
+	static const char *const names[] = {"reset", "redirect"};
+	struct service_entry *e = base;
+	int v;
+	if (get_name(l, s, names, 2, &v)) {
+		e->has_action = true;
+		e->action = v == 0 ? WEBMAIL_ACTION_RESET : WEBMAIL_ACTION_REDIRECT;
+	}
+}
+
+static void k_services(struct ld *l, const config_setting_t *s, void *base)
+{
+	struct webmail_config *w = &l->c->webmail;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		setting_error(l, s, "expected a list ( { name = ...; domains = [...]; list = ...; }, ... ), got %s",
+			      type_name(s));
+		return;
+	}
+	int n = config_setting_length(s);
+	if (n > (int)CONFIG_MAX_SERVICES) {
+		setting_error(l, s, "more than %u services", CONFIG_MAX_SERVICES);
+		return;
+	}
+	if (n == 0 || w->services)
+		return;
+	w->services = calloc((size_t)n, sizeof *w->services);
+	if (!w->services) {
+		setting_error(l, s, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+		if (!config_setting_is_group(g)) {
+			setting_error(l, g, "expected a group { name = ...; ... }, got %s", type_name(g));
+			continue;
+		}
+		struct service_entry tmp = {.line = (unsigned)config_setting_source_line(g)};
+		unsigned errors = l->errors;
+		walk_group(l, g, service_keys, &tmp);
+		static const char *const required[] = {"name", "domains", "list"};
+		for (size_t r = 0; r < 3; r++) {
+			if (!config_setting_get_member(g, required[r]))
+				setting_error(l, g, "%s is missing", required[r]);
+		}
+		const config_setting_t *a = config_setting_get_member(g, "action");
+		if (a && tmp.has_action && tmp.list == SERVICE_ALLOW)
+			setting_error(l, a, "an action is for deny entries only");
+		const config_setting_t *u = config_setting_get_member(g, "until");
+		if (u && tmp.from_us && tmp.until_us && tmp.from_us >= tmp.until_us)
+			setting_error(l, u, "until is not after from");
+		if (l->errors != errors) {
+			service_entry_free(&tmp);
+			continue;
+		}
+		w->services[w->service_count++] = tmp;
+	}
+}
+
+/* After the whole file: block_page makes redirect the default block action;
+ * a redirect with nowhere to redirect to is an error where it is asked for. */
+static void finish_webmail(struct ld *l, const config_setting_t *root)
+{
+	struct webmail_config *w = &l->c->webmail;
+	const config_setting_t *wm = config_setting_get_member(root, "webmail");
+	if (!wm || !config_setting_is_group(wm))
+		return;
+	if (w->block_page && !config_setting_get_member(wm, "block_action"))
+		w->block_action = WEBMAIL_ACTION_REDIRECT;
+	if (!w->block_page) {
+		static const char *const keys[] = {"unlisted_action", "unknown_action", "block_action"};
+		for (size_t i = 0; i < 3; i++) {
+			const config_setting_t *s = config_setting_get_member(wm, keys[i]);
+			if (s && is_string(s) && strcmp(config_setting_get_string(s), "redirect") == 0)
+				setting_error(l, s, "\"redirect\" needs webmail.block_page");
+		}
+		const config_setting_t *list = config_setting_get_member(wm, "services");
+		int n = list && config_setting_type(list) == CONFIG_TYPE_LIST ? config_setting_length(list) : 0;
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+			const config_setting_t *s = config_setting_is_group(g) ? config_setting_get_member(g, "action") : NULL;
+			if (s && is_string(s) && strcmp(config_setting_get_string(s), "redirect") == 0)
+				setting_error(l, s, "\"redirect\" needs webmail.block_page");
+		}
+	}
+	const config_setting_t *ports = config_setting_get_member(wm, "tls_ports");
+	if (!ports)
+		ports = config_setting_get_member(wm, "http_ports");
+	for (unsigned i = 0; ports && i < w->tls_port_count; i++) {
+		for (unsigned j = 0; j < w->http_port_count; j++) {
+			if (w->tls_ports[i] == w->http_ports[j]) {
+				setting_error(l, ports, "port %u is in both http_ports and tls_ports",
+					      w->tls_ports[i]);
+				return;
+			}
+		}
+	}
+}
+
 /* ---- whole-file checks ------------------------------------------------------ */
 
 static void finish(struct ld *l, const config_setting_t *root)
@@ -1240,6 +1711,7 @@ static void finish(struct ld *l, const config_setting_t *root)
 			setting_error(l, s, "batch_records %u is more than queue_records %u",
 				      c->store.batch_records, c->store.queue_records);
 	}
+	finish_webmail(l, root);
 }
 
 /* ---- loading ----------------------------------------------------------------- */

@@ -1,13 +1,14 @@
 /* The mail-service policy; the contract is in service_policy.h.
  *
  * A linear scan over entries whose domains were normalised once, at build
- * time: a lookup normalises the host once (the costly part: libidn2 only for
- * non-ASCII or "xn--" names) and then does a few string compares per entry.
- * A policy has tens to hundreds of entries and a lookup runs once per HTTP
- * request or ClientHello, not per packet; test_service_policy prints the cost
- * measured for 500 entries (about a microsecond per lookup on a laptop).  An
- * index by last label would be the next step if policies grow to thousands,
- * but it must keep file order: the first matching entry decides. */
+ * time: a lookup normalises the host once and then compares lengths and tails
+ * per domain.  A policy has tens to hundreds of entries and a lookup runs once
+ * per HTTP request or ClientHello, not per packet, so a scan is acceptable at
+ * this size.  Measured by test_service_policy (500 entries, match in the last
+ * or none, -O2): about 1.5 us for an ASCII host, 4 us for a Unicode one (libidn2
+ * is most of it).  An index by last label would be the next step if policies
+ * grow to thousands of entries, but it must keep file order: the first
+ * matching entry decides. */
 #include "policy/service_policy.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 struct sp_domain {
 	char *name;  /* normalised, without the leading "." */
+	size_t len;
 	bool suffix; /* the domain and every subdomain */
 };
 
@@ -90,6 +92,7 @@ static int copy_entry(struct sp_entry *d, const struct service_entry *s, enum we
 			return -1;
 		}
 		d->domains[j].name = strdup(norm);
+		d->domains[j].len = strlen(norm);
 		d->domains[j].suffix = suffix;
 		d->domain_count = j + 1;
 		if (!d->domains[j].name)
@@ -140,11 +143,17 @@ struct service_policy *service_policy_new(const struct webmail_config *wc, char 
 	return sp;
 }
 
-static bool domain_matches(const struct sp_entry *e, const char *host)
+/* host_in_domain with both lengths known: most entries fail on the length or
+ * the last bytes without a strlen. */
+static bool domain_matches(const struct sp_entry *e, const char *host, size_t hl)
 {
 	for (size_t j = 0; j < e->domain_count; j++) {
 		const struct sp_domain *d = &e->domains[j];
-		if (d->suffix ? host_in_domain(host, d->name) : strcmp(host, d->name) == 0)
+		if (hl < d->len || (!d->suffix && hl != d->len))
+			continue;
+		if (memcmp(host + hl - d->len, d->name, d->len) != 0)
+			continue;
+		if (hl == d->len || host[hl - d->len - 1] == '.')
 			return true;
 	}
 	return false;
@@ -167,11 +176,12 @@ void service_policy_lookup(const struct service_policy *sp, const char *host,
 	out->service = "";
 	out->action = WEBMAIL_ACTION_ACCEPT;
 	char norm[SP_HOST_MAX];
-	if (!sp || !host || host_normalize(host, norm, sizeof norm) < 0)
+	int hl;
+	if (!sp || !host || (hl = host_normalize(host, norm, sizeof norm)) < 0)
 		return;
 	for (size_t i = 0; i < sp->count; i++) {
 		const struct sp_entry *e = &sp->entries[i];
-		if (!domain_matches(e, norm))
+		if (!domain_matches(e, norm, (size_t)hl))
 			continue;
 		if (e->from_us && now_us < e->from_us)
 			continue;

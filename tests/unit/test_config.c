@@ -621,6 +621,268 @@ static void test_example_file(void)
 	cfg.internal.count = 4;
 }
 
+/* ---- webmail ------------------------------------------------------------ */
+
+static void test_webmail_defaults(void)
+{
+	struct postern_config c;
+	config_default(&c);
+	const struct webmail_config *w = &c.webmail;
+	CHECK(w->enabled);
+	CHECK_EQ_U(w->signature_path_count, 0);
+	CHECK_EQ_U(w->http_port_count, 2);
+	CHECK_EQ_U(w->http_ports[0], 80);
+	CHECK_EQ_U(w->http_ports[1], 8080);
+	CHECK_EQ_U(w->tls_port_count, 1);
+	CHECK_EQ_U(w->tls_ports[0], 443);
+	CHECK(w->content_detect);
+	CHECK_EQ_U(w->generic_threshold, 60);
+	CHECK_EQ_U(w->unlisted_action, WEBMAIL_ACTION_ACCEPT);
+	CHECK_EQ_U(w->unknown_action, WEBMAIL_ACTION_ACCEPT);
+	CHECK_EQ_U(w->block_action, WEBMAIL_ACTION_RESET);
+	CHECK(w->block_page == NULL);
+	CHECK_EQ_U(w->service_count, 0);
+	CHECK_EQ_U(w->max_body, 0);
+	CHECK_EQ_U(w->max_upload_ids, 4096);
+	CHECK_EQ_U(w->upload_ttl_us, UINT64_C(3600000000));
+	config_free(&c);
+
+	/* An empty group changes nothing. */
+	CHECK_EQ_U(load("webmail = { };"), 0);
+	CHECK(cfg.webmail.enabled);
+	CHECK_EQ_U(cfg.webmail.block_action, WEBMAIL_ACTION_RESET);
+	CHECK_EQ_U(cfg.webmail.http_port_count, 2);
+}
+
+static void test_webmail_settings(void)
+{
+	static const char text[] =
+		"webmail = {\n"                                                     /* 1 */
+		"  enabled = false;\n"                                              /* 2 */
+		"  signatures = [\"webmail\", \"/opt/sig/extra.conf\"];\n"          /* 3 */
+		"  http_ports = [80, 8081];\n"                                      /* 4 */
+		"  tls_ports = 8443;\n"                                             /* 5 */
+		"  content_detect = false;\n"                                       /* 6 */
+		"  generic_threshold = 75;\n"                                       /* 7 */
+		"  unlisted_action = \"reset\";\n"                                  /* 8 */
+		"  unknown_action = \"redirect\";\n"                                /* 9 */
+		"  block_page = \"https://block.corp.example:8443/webmail?x=1\";\n" /* 10 */
+		"  max_body = \"8M\";\n"                                            /* 11 */
+		"  max_upload_ids = 100;\n"                                         /* 12 */
+		"  upload_ttl = \"30m\";\n"                                         /* 13 */
+		"  services = (\n"                                                  /* 14 */
+		"    { name = \"corp\"; domains = [\"Webmail.Corp.Example.\"]; list = \"allow\";\n" /* 15 */
+		"      sources = [\"10.1.0.0/16\", \"2001:db8:1::/48\"]; },\n"      /* 16 */
+		"    { name = \"project\"; domains = \"mail.partner.example\"; list = \"allow\";\n" /* 17 */
+		"      from = \"2026-01-01T00:00:00Z\"; until = \"2026-03-01T12:30:00Z\"; },\n" /* 18 */
+		"    { name = \"public\"; list = \"deny\"; action = \"reset\";\n"   /* 19 */
+		"      domains = [\".mail.yahoo.com\", \"mail.google.com\", \".메일.한국\"]; }\n" /* 20 */
+		"  );\n"
+		"};\n";
+	int rc = load(text);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	CHECK_EQ_U(rc, 0);
+	const struct webmail_config *w = &cfg.webmail;
+	CHECK(!w->enabled);
+	CHECK_EQ_U(w->signature_path_count, 2);
+	CHECK_STR(w->signature_paths[0], "/base/webmail");
+	CHECK_STR(w->signature_paths[1], "/opt/sig/extra.conf");
+	CHECK_EQ_U(w->http_port_count, 2);
+	CHECK_EQ_U(w->http_ports[1], 8081);
+	CHECK_EQ_U(w->tls_port_count, 1);
+	CHECK_EQ_U(w->tls_ports[0], 8443);
+	CHECK(!w->content_detect);
+	CHECK_EQ_U(w->generic_threshold, 75);
+	CHECK_EQ_U(w->unlisted_action, WEBMAIL_ACTION_RESET);
+	CHECK_EQ_U(w->unknown_action, WEBMAIL_ACTION_REDIRECT);
+	/* block_page without block_action: deny entries redirect. */
+	CHECK_EQ_U(w->block_action, WEBMAIL_ACTION_REDIRECT);
+	CHECK_STR(w->block_page, "https://block.corp.example:8443/webmail?x=1");
+	CHECK_EQ_U(w->max_body, 8u << 20);
+	CHECK_EQ_U(w->max_upload_ids, 100);
+	CHECK_EQ_U(w->upload_ttl_us, UINT64_C(1800000000));
+	CHECK_EQ_U(w->service_count, 3);
+	if (w->service_count != 3)
+		return;
+	const struct service_entry *e = &w->services[0];
+	CHECK_STR(e->name, "corp");
+	CHECK_EQ_U(e->domain_count, 1);
+	CHECK_STR(e->domains[0], "webmail.corp.example");
+	CHECK_EQ_U(e->list, SERVICE_ALLOW);
+	CHECK_EQ_U(e->sources.count, 2);
+	uint8_t a4[16] = {10, 1, 200, 3};
+	CHECK(netset_contains(&e->sources, AF_INET, a4));
+	a4[1] = 2;
+	CHECK(!netset_contains(&e->sources, AF_INET, a4));
+	CHECK_EQ_U(e->from_us, 0);
+	CHECK_EQ_U(e->until_us, 0);
+	CHECK(!e->has_action);
+	CHECK_EQ_U(e->line, 15);
+	e = &w->services[1];
+	CHECK_STR(e->name, "project");
+	CHECK_STR(e->domains[0], "mail.partner.example");
+	CHECK_EQ_U(e->sources.count, 0);
+	CHECK_EQ_U(e->from_us, UINT64_C(1767225600) * 1000000);  /* date -d 2026-01-01Z +%s */
+	CHECK_EQ_U(e->until_us, UINT64_C(1772368200) * 1000000); /* date -d '2026-03-01 12:30Z' +%s */
+	CHECK_EQ_U(e->line, 17);
+	e = &w->services[2];
+	CHECK_STR(e->name, "public");
+	CHECK_EQ_U(e->list, SERVICE_DENY);
+	CHECK(e->has_action);
+	CHECK_EQ_U(e->action, WEBMAIL_ACTION_RESET);
+	CHECK_EQ_U(e->domain_count, 3);
+	CHECK_STR(e->domains[0], ".mail.yahoo.com");
+	CHECK_STR(e->domains[1], "mail.google.com");
+	CHECK_STR(e->domains[2], ".xn--h32bq4v.xn--3e0b707e");
+	CHECK_EQ_U(e->line, 19);
+
+	/* An explicit block_action stays; leap days parse. */
+	CHECK_EQ_U(load("webmail = { block_page = \"http://b.example/\"; block_action = \"reset\";\n"
+			"services = ( { name = \"x\"; domains = \"a.example\"; list = \"deny\";\n"
+			"from = \"2028-02-29T23:59:59Z\"; } ); };"), 0);
+	CHECK_EQ_U(cfg.webmail.block_action, WEBMAIL_ACTION_RESET);
+	CHECK_EQ_U(cfg.webmail.services[0].from_us, UINT64_C(1835481599) * 1000000);
+	CHECK_EQ_U(cfg.webmail.services[0].until_us, 0);
+}
+
+static void test_webmail_errors(void)
+{
+	CHECK_ERR("webmail = {\n  enable = true; };", 2,
+		  "webmail.enable: unknown setting 'enable' (did you mean 'enabled'?)");
+	CHECK_ERR("webmail = { generic_threshold = 101; };", 1,
+		  "webmail.generic_threshold: must be between 0 and 100");
+	CHECK_ERR("webmail = { http_ports = [80, 0]; };", 1,
+		  "webmail.http_ports[1]: port 0 is not between 1 and 65535");
+	CHECK_ERR("webmail = { tls_ports = [443,\n 443]; };", 2, "port 443 is listed twice");
+	CHECK_ERR("webmail = { tls_ports = []; };", 1, "webmail.tls_ports: empty list");
+	CHECK_ERR("webmail = { http_ports = [80, 443]; };", 1,
+		  "webmail.http_ports: port 443 is in both http_ports and tls_ports");
+	CHECK_ERR("webmail = { unlisted_action = \"alert\"; };", 1,
+		  "webmail.unlisted_action: 'alert' is not 'accept', 'reset' or 'redirect'");
+	CHECK_ERR("webmail = {\n block_action = \"redirect\"; };", 2,
+		  "webmail.block_action: \"redirect\" needs webmail.block_page");
+	CHECK_ERR("webmail = { unknown_action = \"redirect\"; };", 1, "needs webmail.block_page");
+	CHECK_ERR("webmail = { block_page = \"ftp://b.example/\"; };", 1,
+		  "webmail.block_page: 'ftp://b.example/' is not an absolute http:// or https:// URL");
+	CHECK_ERR("webmail = { block_page = \"/blocked\"; };", 1, "not an absolute http://");
+	CHECK_ERR("webmail = { block_page = \"http://b.example/x\\r\\nSet-Cookie: a=b\"; };", 1,
+		  "webmail.block_page: control character, space or non-ASCII byte at 18");
+	CHECK_ERR("webmail = { block_page = \"http://b.example/a b\"; };", 1, "control character, space");
+	CHECK_ERR("webmail = { block_page = \"http:///x\"; };", 1, "no host");
+	CHECK_ERR("webmail = { block_page = \"http://u@b.example/\"; };", 1, "is not a host name");
+	CHECK_ERR("webmail = { block_page = \"http://b..example/\"; };", 1, "is not a host name");
+	static char long_url[1100];
+	snprintf(long_url, sizeof long_url, "webmail = { block_page = \"http://b.example/%01010d\"; };", 0);
+	CHECK_ERR(long_url, 1, "webmail.block_page: URL longer than 1024 bytes");
+	CHECK_ERR("webmail = { max_body = \"8Q\"; };", 1, "webmail.max_body: '8Q' is not a size");
+	CHECK_ERR("webmail = { upload_ttl = \"1y\"; };", 1, "webmail.upload_ttl: '1y' is not a duration");
+	CHECK_ERR("webmail = { max_upload_ids = 0; };", 1, "webmail.max_upload_ids: must be between 1 and");
+	CHECK_ERR("webmail = { signatures = \"\"; };", 1, "webmail.signatures: empty path");
+
+	/* Services. */
+	CHECK_ERR("webmail = { services = { name = \"a\"; }; };", 1,
+		  "webmail.services: expected a list ( { name = ...");
+	CHECK_ERR("webmail = { services = ( \"a\" ); };", 1,
+		  "webmail.services[0]: expected a group { name = ...; ... }, got a string");
+	CHECK_ERR("webmail = { services = (\n { domains = [\"a.example\"]; list = \"deny\"; } ); };", 2,
+		  "name is missing");
+	CHECK_ERR("webmail = { services = (\n { name = \"a\"; list = \"deny\"; } ); };", 2,
+		  "domains is missing");
+	CHECK_ERR("webmail = { services = (\n { name = \"a\"; domains = \"a.example\"; } ); };", 2,
+		  "list is missing");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = [\"a.example\",\n"
+		  "\"mail..example\"]; list = \"deny\"; } ); };", 2,
+		  "webmail.services[0].domains[1]: 'mail..example' is not a valid host name");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = [\"xn--zz.example\"]; list = \"deny\"; } ); };",
+		  1, "'xn--zz.example' is not a valid host name");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = [\"mail_box.example\"]; list = \"deny\"; } ); };",
+		  1, "'mail_box.example' is not a valid host name");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = [\".192.0.2.1\"]; list = \"deny\"; } ); };",
+		  1, "needs a domain, not an address");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = [\"a.example\", \"A.example.\"]; list = \"deny\"; } ); };",
+		  1, "'A.example.' is listed twice");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = []; list = \"deny\"; } ); };", 1,
+		  "webmail.services[0].domains: empty list");
+	CHECK_ERR("webmail = { services = ( { name = \"\"; domains = \"a.example\"; list = \"deny\"; } ); };",
+		  1, "webmail.services[0].name: a name has 1 to 64 bytes");
+	CHECK_ERR("webmail = { services = ( { name = \"a\\\"b\"; domains = \"a.example\"; list = \"deny\"; } ); };",
+		  1, "quotes and backslashes are not allowed");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"block\"; } ); };",
+		  1, "webmail.services[0].list: 'block' is not 'allow' or 'deny'");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  "  sources = [\"10.0.0.1/8\"]; } ); };", 2,
+		  "webmail.services[0].sources[0]: host bits set in '10.0.0.1/8'");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"allow\";\n"
+		  "  action = \"reset\"; } ); };", 2,
+		  "webmail.services[0].action: an action is for deny entries only");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  "  action = \"accept\"; } ); };", 2, "'accept' is not 'reset' or 'redirect'");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  "  action = \"redirect\"; } ); };", 2,
+		  "webmail.services[0].action: \"redirect\" needs webmail.block_page");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\"; lists = 1; } ); };",
+		  1, "did you mean 'list'?");
+
+	/* Times: strict RFC 3339 UTC. */
+	static const char *const bad_times[] = {
+		"2026-01-01 00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00+09:00",
+		"2026-01-01T00:00:00.5Z", "2026-1-01T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z",
+		"2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "1969-12-31T23:59:59Z",
+		"2026-01-01t00:00:00z", "", "+026-01-01T00:00:00Z",
+	};
+	for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++) {
+		char text[256];
+		snprintf(text, sizeof text,
+			 "webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+			 "  from = \"%s\"; } ); };", bad_times[i]);
+		char want[128];
+		snprintf(want, sizeof want, "webmail.services[0].from: '%s' is not a UTC time", bad_times[i]);
+		CHECK_ERR(text, 2, want);
+	}
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  "  until = \"1970-01-01T00:00:00Z\"; } ); };", 2, "must be after 1970-01-01T00:00:00Z");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  "  until = 20260101; } ); };", 2, "webmail.services[0].until: expected a time string");
+	CHECK_ERR("webmail = { services = ( { name = \"a\"; domains = \"a.example\"; list = \"deny\";\n"
+		  " from = \"2026-02-01T00:00:00Z\";\n until = \"2026-02-01T00:00:00Z\"; } ); };", 3,
+		  "webmail.services[0].until: until is not after from");
+
+	/* Every bad entry is reported, not only the first. */
+	CHECK(load("webmail = { services = (\n"
+		   "{ name = \"a\"; domains = \"a..example\"; list = \"deny\"; },\n"
+		   "{ name = \"b\"; domains = \"b.example\"; list = \"deny\"; },\n"
+		   "{ name = \"c\"; domains = \"c.example\"; list = \"maybe\"; } ); };") == -1);
+	CHECK(strstr(err, "t.conf:2: ") != NULL);
+	CHECK(strstr(err, "t.conf:4: ") != NULL);
+	CHECK(strstr(err, "t.conf:3: ") == NULL);
+	CHECK_EQ_U(cfg.webmail.service_count, 0); /* a failed load leaves the defaults */
+}
+
+static void test_example_webmail(void)
+{
+	config_free(&cfg);
+	int rc = config_load(&cfg, example_path, err, sizeof err);
+	CHECK_EQ_U(rc, 0);
+	const struct webmail_config *w = &cfg.webmail;
+	CHECK_EQ_U(w->signature_path_count, 1);
+	if (w->signature_path_count == 1)
+		CHECK(strstr(w->signature_paths[0], "/webmail") != NULL);
+	CHECK(w->block_page != NULL);
+	CHECK_EQ_U(w->block_action, WEBMAIL_ACTION_REDIRECT);
+	CHECK(w->service_count >= 3);
+	bool allow_with_sources = false, timed = false, deny = false;
+	for (size_t i = 0; i < w->service_count; i++) {
+		allow_with_sources |= w->services[i].list == SERVICE_ALLOW && w->services[i].sources.count > 0;
+		timed |= w->services[i].until_us > w->services[i].from_us && w->services[i].from_us > 0;
+		deny |= w->services[i].list == SERVICE_DENY;
+	}
+	CHECK(allow_with_sources);
+	CHECK(timed);
+	CHECK(deny);
+}
+
 int main(int argc, char **argv)
 {
 	char *example = example_path;
@@ -640,6 +902,10 @@ int main(int argc, char **argv)
 	RUN(test_paths);
 	RUN(test_netset);
 	RUN(test_example_file);
+	RUN(test_webmail_defaults);
+	RUN(test_webmail_settings);
+	RUN(test_webmail_errors);
+	RUN(test_example_webmail);
 	config_free(&cfg);
 	config_free(&cfg); /* twice is safe */
 	return tl_finish();
