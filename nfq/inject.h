@@ -23,6 +23,26 @@ struct inject_end {
 	uint32_t ifindex;         /* bridge port facing this end */
 };
 
+/* TCP flags of an injected segment. */
+#define INJECT_FIN 0x01
+#define INJECT_RST 0x04
+#define INJECT_PSH 0x08
+#define INJECT_ACK 0x10
+/* Payload bytes an injected segment may carry (the redirect answer). */
+#define INJECT_PAYLOAD_MAX 1400
+
+/* Build an Ethernet + IPv4/IPv6 + TCP segment from src to dst with the given
+ * seq/ack (host order), flags and payload, correct checksums.  Returns the
+ * frame length, 0 if cap is too small, the payload too long or the families
+ * differ. */
+size_t inject_build_tcp(uint8_t *frame, size_t cap, const struct inject_end *src,
+			const struct inject_end *dst, uint32_t seq, uint32_t ack, uint8_t flags,
+			const uint8_t *payload, size_t len);
+
+/* The HTTP answer of a redirect: "302 Found" to location, no body,
+ * Connection: close.  Returns its length, 0 if it does not fit in cap. */
+size_t inject_http_redirect(char *out, size_t cap, const char *location);
+
 /* Build an Ethernet + IPv4/IPv6 + TCP RST (ACK set) from src to dst with the
  * given seq/ack (host order), correct checksums.  Returns the frame length,
  * 0 if cap is too small or the families differ. */
@@ -31,6 +51,7 @@ size_t inject_build_rst(uint8_t *frame, size_t cap, const struct inject_end *src
 
 struct injector_stats {
 	uint64_t sent, send_errors, unknown_mac;
+	uint64_t redirects;       /* redirect answers that went out */
 };
 
 struct injector;
@@ -41,6 +62,13 @@ struct injector *injector_new(char *err, size_t errlen);
  * went out. */
 int injector_reset(struct injector *inj, const struct inject_end *client,
 		   const struct inject_end *server, uint32_t seq_to_server, uint32_t seq_to_client);
+/* Redirect an HTTP request: RST to the server at seq_to_server (the
+ * request's first byte: the server never saw it), and to the client, as if
+ * from the server, "302 Found" to location with seq_to_client, acknowledging
+ * up to ack_to_client (the end of the request), then FIN.  0 when both went out. */
+int injector_redirect(struct injector *inj, const struct inject_end *client,
+		      const struct inject_end *server, uint32_t seq_to_server,
+		      uint32_t seq_to_client, uint32_t ack_to_client, const char *location);
 const struct injector_stats *injector_stats(const struct injector *inj);
 void injector_free(struct injector *inj);
 

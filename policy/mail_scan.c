@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include "common/utf8.h"
+#include "policy/service_policy.h"
 #include "smtp_parser/mime.h"
+#include "webmail/webmail.h"
 
 /* Attachments summarised in the event; further ones are still checked and
  * their findings still count, they are only left out of the summary. */
@@ -52,6 +54,9 @@ struct mail_scan {
 	bool att_frozen;          /* the budget ran out: it buffers no more */
 	uint32_t stream_no;       /* numbers attachment streams, archive members included */
 	struct verdict att_reasons;
+	struct verdict carried;   /* webmail: reasons of earlier uploads */
+	bool webmail;             /* fields mode: no MIME */
+	bool text_open;           /* webmail.body stream begun */
 	struct attachment_summary atts[MAIL_SCAN_MAX_ATTACHMENTS];
 	uint32_t natts, atts_dropped;
 	/* Staging of the open stream scope's bytes (one stream is open at a
@@ -110,6 +115,31 @@ int mail_policy_load(struct mail_policy *mp, const struct postern_config *cfg, F
 		fprintf(errs, "%s\n", err[0] ? err : "attachment checks: cannot initialise");
 		rc = -1;
 	}
+	if (cfg->webmail.enabled) {
+		if (cfg->webmail.signature_path_count) {
+			struct rule_errors e;
+			rule_errors_init(&e, 64);
+			mp->webmail = webmail_signatures_load((const char *const *)cfg->webmail.signature_paths,
+							      cfg->webmail.signature_path_count, &e);
+			for (size_t j = 0; j < e.count; j++) {
+				if (e.v[j].line)
+					fprintf(errs, "%s:%u: %s\n", e.v[j].file, e.v[j].line, e.v[j].reason);
+				else
+					fprintf(errs, "%s: %s\n", e.v[j].file, e.v[j].reason);
+			}
+			if (e.dropped)
+				fprintf(errs, "webmail signatures: %zu more errors not shown\n", e.dropped);
+			rule_errors_free(&e);
+			if (!mp->webmail)
+				rc = -1;
+		}
+		err[0] = '\0';
+		mp->services = service_policy_new(&cfg->webmail, err, sizeof err);
+		if (!mp->services) {
+			fprintf(errs, "webmail services: %s\n", err[0] ? err : "cannot build the policy");
+			rc = -1;
+		}
+	}
 	decision_actions_default(&mp->actions);
 	for (int k = 0; k < FINDING_KIND_COUNT; k++)
 		mp->actions.finding[k] = cfg->finding_action[k];
@@ -125,6 +155,8 @@ void mail_policy_free(struct mail_policy *mp)
 		ruleset_free(mp->rulesets[i]);
 	if (mp->attachments)
 		attachment_engine_free(mp->attachments);
+	webmail_signatures_free(mp->webmail);
+	service_policy_free(mp->services);
 	memset(mp, 0, sizeof *mp);
 }
 
@@ -171,6 +203,11 @@ void mail_scanner_free(struct mail_scanner *ms)
 const struct mail_scanner_stats *mail_scanner_stats(const struct mail_scanner *ms)
 {
 	return &ms->stats;
+}
+
+const struct mail_policy *mail_scanner_policy(const struct mail_scanner *ms)
+{
+	return ms->mp;
 }
 
 struct rbl_resolver *mail_scanner_resolver(struct mail_scanner *ms)
@@ -418,6 +455,7 @@ struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr 
 	s->ms = ms;
 	ms->open_scans++;
 	verdict_init(&s->att_reasons);
+	verdict_init(&s->carried);
 	int family = client->family == 6 ? AF_INET6 : AF_INET;
 	/* Outbound: the client (the one sending the mail) is one of ours. */
 	s->dir = netset_contains(&cfg->internal, family, client->addr) ? RULE_DIR_OUTBOUND
@@ -450,19 +488,19 @@ oom:
 
 void mail_scan_data(struct mail_scan *s, const uint8_t *data, size_t len)
 {
-	if (!s->ended)
+	if (!s->ended && s->mime)
 		mime_feed(s->mime, data, len);
 }
 
 void mail_scan_gap(struct mail_scan *s, uint64_t len)
 {
-	if (!s->ended)
+	if (!s->ended && s->mime)
 		mime_gap(s->mime, len);
 }
 
 void mail_scan_end(struct mail_scan *s, const char *const *rcpt, size_t nrcpt)
 {
-	if (s->ended)
+	if (s->ended || !s->mime)
 		return;
 	mime_close(s->mime);
 	s->ended = true;
@@ -494,6 +532,9 @@ void mail_scan_decide(struct mail_scan *s, struct verdict *v)
 	v->reasons_dropped += s->att_reasons.reasons_dropped;
 	if (s->att_reasons.action > v->action)
 		v->action = s->att_reasons.action;
+	for (uint32_t i = 0; i < s->carried.reason_count; i++)
+		verdict_add(v, &s->carried.reasons[i]);
+	v->reasons_dropped += s->carried.reasons_dropped;
 	if (s->rbl) {
 		struct rbl_result r;
 		rbl_check_result(s->rbl, &r);
@@ -545,9 +586,11 @@ json_t *mail_scan_json(const struct mail_scan *s)
 	json_t *c = json_object();
 	if (s->have_subject)
 		json_object_set_new(c, "subject", text(s->subject));
-	const struct mime_stats *st = mime_parser_stats(s->mime);
+	static const struct mime_stats none;
+	const struct mime_stats *st = s->mime ? mime_parser_stats(s->mime) : &none;
 	json_object_set_new(c, "text_bytes", json_integer((json_int_t)s->text_bytes));
-	json_object_set_new(c, "parts", json_integer(st->parts));
+	if (s->mime)
+		json_object_set_new(c, "parts", json_integer(st->parts));
 	json_t *atts = json_array();
 	for (uint32_t i = 0; i < s->natts; i++) {
 		const struct attachment_summary *a = &s->atts[i];
@@ -572,6 +615,119 @@ json_t *mail_scan_json(const struct mail_scan *s)
 		json_object_set_new(c, "mime_anomalies", an);
 	}
 	return c;
+}
+
+/* ---- webmail --------------------------------------------------------------- */
+
+struct mail_scan *mail_scan_begin_webmail(struct mail_scanner *ms, const struct ip_addr *client)
+{
+	const struct postern_config *cfg = ms->mp->cfg;
+	struct mail_scan *s = calloc(1, sizeof *s);
+	if (!s) {
+		ms->stats.alloc_failures++;
+		return NULL;
+	}
+	s->ms = ms;
+	s->webmail = true;
+	ms->open_scans++;
+	verdict_init(&s->att_reasons);
+	verdict_init(&s->carried);
+	int family = client->family == 6 ? AF_INET6 : AF_INET;
+	s->dir = netset_contains(&cfg->internal, family, client->addr) ? RULE_DIR_OUTBOUND
+								       : RULE_DIR_INBOUND;
+	for (size_t i = 0; i < ms->mp->ruleset_count; i++) {
+		/* No URL-host callback: no block-list lookups for webmail. */
+		s->insp[i] = inspection_new(ms->mp->rulesets[i], ms->scratch[i], s->dir, NULL, NULL, s);
+		if (!s->insp[i]) {
+			ms->stats.alloc_failures++;
+			mail_scan_free(s);
+			return NULL;
+		}
+		s->ninsp++;
+	}
+	ms->stats.scans++;
+	return s;
+}
+
+void mail_scan_field(struct mail_scan *s, enum rule_scope scope, const char *value, size_t len)
+{
+	if (!s->ended)
+		field(s, scope, NULL, value, len);
+	if (scope == SCOPE_WEBMAIL_SUBJECT && !s->have_subject) {
+		s->have_subject = true;
+		snprintf(s->subject, sizeof s->subject, "%.*s", (int)(len < SUBJECT_MAX ? len : SUBJECT_MAX),
+			 value);
+	}
+}
+
+void mail_scan_text(struct mail_scan *s, const uint8_t *data, size_t len)
+{
+	if (s->ended || s->part == PART_ATTACHMENT)
+		return;
+	if (!s->text_open) {
+		s->text_open = true;
+		stream_begin(s, SCOPE_WEBMAIL_BODY, 0);
+	}
+	s->text_bytes += len;
+	stream_data(s, SCOPE_WEBMAIL_BODY, data, len);
+}
+
+void mail_scan_file_begin(struct mail_scan *s, const char *name, const char *content_type)
+{
+	if (s->ended || s->part == PART_ATTACHMENT)
+		return;
+	/* Files and body text do not interleave in a request body, but the
+	 * body stream is kept open across them: it is one text of the request. */
+	struct mime_part p = {.filename = name ? name : "",
+			      .content_type = content_type && content_type[0] ? content_type
+									   : "application/octet-stream",
+			      .is_attachment = true};
+	stage_flush(s);
+	on_part_begin(s, &p);
+}
+
+void mail_scan_file_data(struct mail_scan *s, const uint8_t *data, size_t len)
+{
+	if (s->part == PART_ATTACHMENT)
+		on_part_data(s, NULL, data, len);
+}
+
+void mail_scan_file_end(struct mail_scan *s)
+{
+	if (s->part == PART_ATTACHMENT)
+		on_part_end(s, NULL, 0);
+}
+
+void mail_scan_end_webmail(struct mail_scan *s)
+{
+	if (s->ended)
+		return;
+	mail_scan_file_end(s);
+	if (s->text_open)
+		stream_end(s, SCOPE_WEBMAIL_BODY);
+	s->ended = true;
+	s->ms->stats.text_bytes += s->text_bytes;
+}
+
+void mail_scan_add_reason(struct mail_scan *s, const struct verdict_reason *r)
+{
+	verdict_add(&s->carried, r);
+}
+
+size_t mail_scan_attachment_count(const struct mail_scan *s)
+{
+	return s->natts;
+}
+
+void mail_scan_attachment(const struct mail_scan *s, size_t i, struct mail_scan_attachment *out)
+{
+	const struct attachment_summary *a = &s->atts[i];
+	out->name = a->name;
+	out->declared_type = a->declared_type;
+	out->true_type = a->true_type;
+	out->sha256 = a->sha256;
+	out->size = a->size;
+	out->findings = a->findings;
 }
 
 void verdict_to_json(const struct verdict *v, json_t *obj)

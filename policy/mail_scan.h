@@ -29,9 +29,14 @@ struct mail_policy {
 	size_t ruleset_count;
 	struct attachment_engine *attachments;
 	struct decision_actions actions;
+	/* Webmail control (config group webmail); NULL when it is off.  No
+	 * signature files: only the generic detector finds sends. */
+	struct webmail_signatures *webmail;
+	struct service_policy *services;
 };
 
-/* Load rules files and the attachment engine named by cfg.  Errors (each
+/* Load rules files, the attachment engine, webmail signatures and the
+ * service policy named by cfg.  Errors (each
  * "file:line: reason") are written to errs; -1 if any. */
 int mail_policy_load(struct mail_policy *mp, const struct postern_config *cfg, FILE *errs);
 void mail_policy_free(struct mail_policy *mp);
@@ -52,6 +57,8 @@ struct mail_scanner;
 struct mail_scanner *mail_scanner_new(const struct mail_policy *mp, char *err, size_t errlen);
 void mail_scanner_free(struct mail_scanner *ms);
 const struct mail_scanner_stats *mail_scanner_stats(const struct mail_scanner *ms);
+/* The policy this scanner judges by. */
+const struct mail_policy *mail_scanner_policy(const struct mail_scanner *ms);
 /* The DNS resolver (NULL when block lists are off), for the caller's event loop. */
 struct rbl_resolver *mail_scanner_resolver(struct mail_scanner *ms);
 /* Transactions begun with this scanner and not yet freed: a scanner retired
@@ -82,6 +89,35 @@ json_t *mail_scan_json(const struct mail_scan *s);
 /* The decoded Subject, "" if none. */
 const char *mail_scan_subject(const struct mail_scan *s);
 void mail_scan_free(struct mail_scan *s);
+
+/* ---- webmail -------------------------------------------------------------
+ * A webmail request is inspected with the same rulesets, attachment engine
+ * and decision as a mail, without MIME: the caller hands over the fields it
+ * extracted.  No block-list lookups are made (the request goes out to a web
+ * server, not a mail relay), so such a scan is always ready. */
+struct mail_scan *mail_scan_begin_webmail(struct mail_scanner *ms, const struct ip_addr *client);
+/* A whole field value: SCOPE_WEBMAIL_TO (one recipient field), SCOPE_WEBMAIL_SUBJECT. */
+void mail_scan_field(struct mail_scan *s, enum rule_scope scope, const char *value, size_t len);
+/* Text for the webmail.body scope, streamed. */
+void mail_scan_text(struct mail_scan *s, const uint8_t *data, size_t len);
+/* An uploaded file: the attachment checks and attachment.* scopes. */
+void mail_scan_file_begin(struct mail_scan *s, const char *name, const char *content_type);
+void mail_scan_file_data(struct mail_scan *s, const uint8_t *data, size_t len);
+void mail_scan_file_end(struct mail_scan *s);
+/* The request is complete (closes the body stream). */
+void mail_scan_end_webmail(struct mail_scan *s);
+/* A reason found earlier (an upload's checks, carried to its send); it joins
+ * the decision in the order added, after the scan's own reasons. */
+void mail_scan_add_reason(struct mail_scan *s, const struct verdict_reason *r);
+
+/* Attachments analysed by this scan, for the upload table. */
+struct mail_scan_attachment {
+	const char *name, *declared_type, *true_type, *sha256;
+	uint64_t size;
+	uint32_t findings;        /* bit per enum attachment_finding_kind */
+};
+size_t mail_scan_attachment_count(const struct mail_scan *s);
+void mail_scan_attachment(const struct mail_scan *s, size_t i, struct mail_scan_attachment *out);
 
 /* A verdict as JSON: {"verdict": ..., "reasons": [...]} members added to obj. */
 void verdict_to_json(const struct verdict *v, json_t *obj);

@@ -9,6 +9,7 @@ const char *reason_kind_name(enum reason_kind k)
 	case REASON_ATTACHMENT: return "attachment";
 	case REASON_VIRUS: return "virus";
 	case REASON_RBL: return "rbl";
+	case REASON_SERVICE: return "service";
 	}
 	return "unknown";
 }

@@ -14,6 +14,7 @@ enum reason_kind {
 	REASON_ATTACHMENT,   /* an attachment finding (blocked extension, macro, ...) */
 	REASON_VIRUS,        /* ClamAV */
 	REASON_RBL,          /* DNS block lists */
+	REASON_SERVICE,      /* the mail-service policy: a webmail service denied or not approved */
 };
 const char *reason_kind_name(enum reason_kind k);
 

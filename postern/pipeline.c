@@ -1,4 +1,5 @@
 #include "postern/pipeline.h"
+#include "postern/pipeline_internal.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -13,31 +14,21 @@
 #include "postern/event_json.h"
 #include "rbl/rbl.h"
 #include "store/store.h"
+#include "tls_parser/client_hello.h"
+#include "webmail/uploads.h"
 
 /* Client bytes an SMTP-port connection may carry before its server's first
  * byte; beyond, it is not mail (see check_greeting). */
 #define PREGREET_MAX (256u * 1024u)
-/* How many server bytes banner detection may look at before giving up. */
-#define APP_PROBE_MAX 64
 /* Expiry runs at most once per second of packet time. */
 #define EXPIRE_INTERVAL_US 1000000u
-/* Transactions of one session open at once: a pipelining client may start
- * N+1 before N's final reply.  The SMTP parser keeps at most 4 open (it ends
- * the oldest first), so 8 never fills; tx_slots_full would show it. */
-#define TX_SLOTS 8
 /* DNS sockets are polled (without waiting) every this many packets while
  * lookups are out. */
 #define DNS_POLL_PACKETS 64
 /* Verdict records are pruned once per hour of packet time. */
 #define PRUNE_INTERVAL_US (3600ull * 1000000u)
 
-enum app_kind {
-	APP_UNKNOWN = 0, /* no payload yet, or still probing */
-	APP_SMTP,
-	APP_NONE,        /* not a protocol we parse: only counted */
-};
-
-static const char *const app_kind_names[] = {"unknown", "smtp", "none"};
+static const char *const app_kind_names[] = {"unknown", "smtp", "none", "http", "tls"};
 
 /* One transaction between tx_begin and tx_end, with its inspection. */
 struct tx_slot {
@@ -58,49 +49,6 @@ struct tx_slot {
  * once with the answers in so far (counted in held_cap). */
 #define HELD_MAX 4096
 
-/* Per-flow application state, allocated on the first payload byte so that
- * idle and payload-less flows cost only their flow-table entry. */
-struct app_flow {
-	struct pipeline *pl;
-	struct flow *flow;
-	enum app_kind kind;
-	bool probed_no_smtp;
-	bool greeting_checked;    /* SMTP port: the server's first bytes were looked at */
-	uint32_t pregreet_bytes;  /* client bytes before the server said anything */
-	uint8_t probe_len;
-	uint8_t probe[APP_PROBE_MAX];
-	struct smtp_session *smtp;
-	struct tx_slot *tx[TX_SLOTS];
-	bool holding;             /* a commit packet of this flow is held */
-	bool reset_done;          /* reset: every later packet is dropped */
-	bool bypass;              /* nothing more to inspect: let the kernel stop queueing */
-	FILE *extract;
-	bool extract_failed;
-};
-
-struct pipeline {
-	struct pipeline_config cfg;
-	FILE *out;
-	struct decoder *decoder;
-	struct flow_table *flows;
-	struct pipeline_stats stats;
-	uint64_t now_us;          /* newest packet time seen */
-	uint64_t next_expire_us;
-	uint32_t extract_open;
-	uint64_t next_prune_us;
-	uint32_t dns_poll_countdown;
-	/* Inline: the packet being processed and the answer for it. */
-	struct pipeline_verdict *cur_out;
-	const struct packet *cur_pkt;
-	struct tx_slot **held;       /* HELD_MAX */
-	size_t nheld;
-	struct pipeline_verdict *released; /* decided while their slot went away */
-	size_t nreleased;
-	bool finished;
-	char *evbuf;              /* one serialised event (grows to the largest) */
-	size_t evcap;
-};
-
 void pipeline_config_default(struct pipeline_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -112,6 +60,16 @@ void pipeline_config_default(struct pipeline_config *cfg)
 	cfg->smtp_port_count = 2;
 	cfg->smtp_banner_detect = true;
 	cfg->max_extract_open = 256;
+	cfg->http_ports[0] = 80;
+	cfg->http_ports[1] = 8080;
+	cfg->http_port_count = 2;
+	cfg->tls_ports[0] = 443;
+	cfg->tls_port_count = 1;
+	cfg->content_detect = true;
+	http_limits_default(&cfg->http);
+	cfg->http.max_pending = HTTP_SLOTS;
+	webmail_limits_default(&cfg->webmail);
+	cfg->max_http_body = 64u << 20;
 }
 
 void pipeline_config_apply(struct pipeline_config *cfg, const struct postern_config *pc)
@@ -129,11 +87,26 @@ void pipeline_config_apply(struct pipeline_config *cfg, const struct postern_con
 		cfg->store_retention_us = pc->store.retention_us;
 	cfg->hold_timeout_ms = pc->hold_timeout_ms;
 	cfg->fail_closed = pc->fail_closed;
+	const struct webmail_config *wc = &pc->webmail;
+	if (!wc->enabled) {
+		cfg->http_port_count = cfg->tls_port_count = 0;
+		cfg->content_detect = false;
+		return;
+	}
+	cfg->http_port_count = 0;
+	for (unsigned i = 0; i < wc->http_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
+		cfg->http_ports[cfg->http_port_count++] = wc->http_ports[i];
+	cfg->tls_port_count = 0;
+	for (unsigned i = 0; i < wc->tls_port_count && i < PIPELINE_MAX_SMTP_PORTS; i++)
+		cfg->tls_ports[cfg->tls_port_count++] = wc->tls_ports[i];
+	cfg->content_detect = wc->content_detect;
+	cfg->webmail.generic_threshold = wc->generic_threshold;
+	cfg->max_http_body = wc->max_body ? wc->max_body : pc->max_message;
 }
 
 /* ---- event output ---------------------------------------------------- */
 
-static void emit(struct pipeline *pl, json_t *ev)
+void pipeline_emit(struct pipeline *pl, json_t *ev)
 {
 	if (!ev)
 		return;
@@ -163,7 +136,7 @@ static void emit(struct pipeline *pl, json_t *ev)
 	json_decref(ev);
 }
 
-static void add_tuple(json_t *ev, const struct flow_info *fi)
+void pipeline_add_tuple(json_t *ev, const struct flow_info *fi)
 {
 	event_json_set(ev, "flow_id", json_integer((json_int_t)fi->id));
 	event_json_set(ev, "client", event_json_addr(&fi->tuple.client));
@@ -218,7 +191,7 @@ static void emit_transaction(struct app_flow *app, const struct smtp_transaction
 	uint64_t start_us = slot ? slot->start_us : pl->now_us;
 
 	event_json_set(ev, "type", json_string("smtp_transaction"));
-	add_tuple(ev, fi);
+	pipeline_add_tuple(ev, fi);
 	event_json_set(ev, "tx", json_integer(tx->index));
 	event_json_set(ev, "ts_start", event_json_time(start_us));
 	if (slot && slot->committed)
@@ -280,7 +253,7 @@ static void emit_transaction(struct app_flow *app, const struct smtp_transaction
 		if (slot->decided && pl->cfg.on_decided)
 			pl->cfg.on_decided(pl->cfg.on_decided_ctx, ev);
 	}
-	emit(pl, ev);
+	pipeline_emit(pl, ev);
 }
 
 static json_t *dir_stats_json(const struct flow_dir_stats *d)
@@ -303,7 +276,7 @@ static void emit_flow(struct pipeline *pl, struct flow *f, struct app_flow *app,
 	const struct flow_info *fi = flow_get_info(f);
 	json_t *ev = json_object();
 	event_json_set(ev, "type", json_string("flow"));
-	add_tuple(ev, fi);
+	pipeline_add_tuple(ev, fi);
 	event_json_set(ev, "ts_start", event_json_time(fi->first_ts_us));
 	event_json_set(ev, "ts_end", event_json_time(fi->last_ts_us));
 	event_json_set(ev, "end", json_string(flow_end_reason_name(why)));
@@ -327,7 +300,7 @@ static void emit_flow(struct pipeline *pl, struct flow *f, struct app_flow *app,
 		event_json_set(s, "anomalies", event_json_flags(si->anomalies, smtp_anomaly_name));
 		event_json_set(ev, "smtp", s);
 	}
-	emit(pl, ev);
+	pipeline_emit(pl, ev);
 }
 
 static void dns_service(struct pipeline *pl, int timeout_ms);
@@ -379,8 +352,8 @@ static struct tx_slot *slot_find(struct app_flow *app, uint32_t index)
 }
 
 /* The packet's numbers for a verdict: who sent it, its seq and ack. */
-static void fill_verdict(struct pipeline_verdict *v, const struct packet *pkt,
-			 const struct flow *f, uint64_t token)
+void pipeline_fill_verdict(struct pipeline_verdict *v, const struct packet *pkt,
+			   const struct flow *f, uint64_t token)
 {
 	const struct flow_info *fi = flow_get_info(f);
 	memset(v, 0, sizeof *v);
@@ -394,6 +367,7 @@ static void fill_verdict(struct pipeline_verdict *v, const struct packet *pkt,
 				 !memcmp(&pkt->src, &fi->tuple.client, sizeof pkt->src);
 		v->seq = pkt->seq;
 		v->ack = pkt->ack;
+		v->payload_len = pkt->payload_len;
 	}
 }
 
@@ -401,7 +375,7 @@ static void fill_verdict_keep_action(struct pipeline_verdict *v, const struct pa
 				     const struct flow *f)
 {
 	enum pipeline_action a = v->action;
-	fill_verdict(v, pkt, f, v->token);
+	pipeline_fill_verdict(v, pkt, f, v->token);
 	v->action = a;
 }
 
@@ -516,7 +490,7 @@ static void on_msg_end(void *ctx, const struct smtp_transaction *tx)
 		if (pl->nheld + pl->nreleased < HELD_MAX) {
 			slot->held = true;
 			slot->hold_deadline_us = pl->now_us + (uint64_t)pl->cfg.hold_timeout_ms * 1000u;
-			fill_verdict(&slot->hold, pl->cur_pkt, app->flow, pl->cur_out->token);
+			pipeline_fill_verdict(&slot->hold, pl->cur_pkt, app->flow, pl->cur_out->token);
 			pl->held[pl->nheld++] = slot;
 			app->holding = true;
 			pl->cur_out->action = PIPE_HOLD;
@@ -572,6 +546,14 @@ static const struct smtp_callbacks smtp_cb = {
 
 /* ---- application dispatch -------------------------------------------- */
 
+static bool port_listed(const uint16_t *ports, unsigned n, uint16_t port)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 static bool is_smtp_port(const struct pipeline *pl, uint16_t port)
 {
 	for (unsigned i = 0; i < pl->cfg.smtp_port_count; i++)
@@ -580,7 +562,7 @@ static bool is_smtp_port(const struct pipeline *pl, uint16_t port)
 	return false;
 }
 
-static void app_give_up(struct app_flow *app)
+void pipeline_app_give_up(struct app_flow *app)
 {
 	app->kind = APP_NONE;
 	app->pl->stats.flows_not_parsed++;
@@ -594,7 +576,7 @@ static bool app_start_smtp(struct app_flow *app)
 	app->smtp = smtp_session_new(&app->pl->cfg.smtp, &smtp_cb, app);
 	if (!app->smtp) {
 		app->pl->stats.parser_alloc_failed++;
-		app_give_up(app);
+		pipeline_app_give_up(app);
 		return false;
 	}
 	app->kind = APP_SMTP;
@@ -617,19 +599,64 @@ static struct app_flow *app_get(struct pipeline *pl, struct flow *f)
 	app->pl = pl;
 	app->flow = f;
 	flow_set_app(f, app);
-	if (is_smtp_port(pl, flow_get_info(f)->tuple.server_port))
+	uint16_t port = flow_get_info(f)->tuple.server_port;
+	if (is_smtp_port(pl, port))
 		app_start_smtp(app);
-	else if (!pl->cfg.smtp_banner_detect)
-		app_give_up(app);
+	else if (port_listed(pl->cfg.http_ports, pl->cfg.http_port_count, port))
+		pipeline_http_start(app);
+	else if (port_listed(pl->cfg.tls_ports, pl->cfg.tls_port_count, port))
+		pipeline_tls_start(app);
+	else if (!pl->cfg.smtp_banner_detect && !pl->cfg.content_detect)
+		pipeline_app_give_up(app);
 	return app;
 }
 
+/* Other ports, client first: an HTTP request line or a TLS handshake record
+ * (content detection). */
+static void app_probe_client(struct app_flow *app, const uint8_t *data, size_t len)
+{
+	app->probe_client = true;
+	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
+	size_t take = len < room ? len : room;
+	memcpy(app->probe + app->probe_len, data, take);
+	app->probe_len = (uint8_t)(app->probe_len + take);
+	int http = http_detect_request(app->probe, app->probe_len);
+	int tls = tls_detect(app->probe, app->probe_len);
+	if (http <= 0 && tls <= 0) {
+		if ((http < 0 || tls < 0) && app->probe_len < APP_PROBE_MAX && take == len)
+			return; /* too short to tell yet */
+		pipeline_app_give_up(app);
+		return;
+	}
+	bool ok = http > 0 ? pipeline_http_start(app) : pipeline_tls_start(app);
+	uint8_t probe[APP_PROBE_MAX];
+	size_t n = app->probe_len;
+	memcpy(probe, app->probe, n);
+	app->probe_len = 0;
+	if (!ok)
+		return;
+	void (*feed)(struct app_flow *, enum flow_dir, const uint8_t *, size_t) =
+		http > 0 ? pipeline_http_data : pipeline_tls_data;
+	feed(app, FLOW_DIR_TO_SERVER, probe, n);
+	if (take < len)
+		feed(app, FLOW_DIR_TO_SERVER, data + take, len - take);
+}
+
 /* Other ports: an SMTP server speaks first with a 220 greeting, and a client
- * waits for it.  A client that speaks first is not talking SMTP. */
+ * waits for it.  A client that speaks first is not talking SMTP (but may be
+ * talking HTTP or TLS). */
 static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *data, size_t len)
 {
-	if (dir == FLOW_DIR_TO_SERVER) {
-		app_give_up(app);
+	if (dir == FLOW_DIR_TO_SERVER || !app->pl->cfg.smtp_banner_detect) {
+		if (dir == FLOW_DIR_TO_SERVER && app->pl->cfg.content_detect &&
+		    (app->probe_len == 0 || app->probe_client))
+			app_probe_client(app, data, len);
+		else
+			pipeline_app_give_up(app);
+		return;
+	}
+	if (app->probe_client) {
+		pipeline_app_give_up(app);
 		return;
 	}
 	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
@@ -640,7 +667,7 @@ static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *da
 	if (verdict < 0 && app->probe_len < APP_PROBE_MAX && take == len)
 		return;
 	if (verdict <= 0) {
-		app_give_up(app);
+		pipeline_app_give_up(app);
 		return;
 	}
 	if (!app_start_smtp(app))
@@ -675,7 +702,7 @@ static bool check_greeting(struct app_flow *app, enum flow_dir dir, const uint8_
 		if (app->pregreet_bytes < PREGREET_MAX)
 			return true;
 		app->greeting_checked = true;
-		app_give_up(app);
+		pipeline_app_give_up(app);
 		return false;
 	}
 	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
@@ -694,7 +721,7 @@ static bool check_greeting(struct app_flow *app, enum flow_dir dir, const uint8_
 	app->probe_len = 0;
 	if (reply)
 		return true;
-	app_give_up(app);
+	pipeline_app_give_up(app);
 	return false;
 }
 
@@ -708,6 +735,12 @@ static void on_data(void *user, struct flow *f, enum flow_dir dir, const uint8_t
 		if (!app->greeting_checked && !check_greeting(app, dir, data, len))
 			return;
 		smtp_session_feed(app->smtp, (enum smtp_dir)dir, data, len);
+		break;
+	case APP_HTTP:
+		pipeline_http_data(app, dir, data, len);
+		break;
+	case APP_TLS:
+		pipeline_tls_data(app, dir, data, len);
 		break;
 	case APP_UNKNOWN:
 		app_probe(app, dir, data, len);
@@ -724,8 +757,10 @@ static void on_gap(void *user, struct flow *f, enum flow_dir dir, uint64_t len)
 		return;
 	if (app->kind == APP_SMTP)
 		smtp_session_gap(app->smtp, (enum smtp_dir)dir, len);
-	else if (app->kind == APP_UNKNOWN)
-		app_give_up(app); /* cannot recognise a protocol across a hole */
+	else if (app->kind == APP_HTTP)
+		pipeline_http_gap(app, dir, len);
+	else if (app->kind == APP_UNKNOWN || app->kind == APP_TLS)
+		pipeline_app_give_up(app); /* cannot recognise a protocol across a hole */
 }
 
 static void on_eof(void *user, struct flow *f, enum flow_dir dir)
@@ -741,6 +776,8 @@ static void on_end(void *user, struct flow *f, enum flow_end_reason why)
 	struct app_flow *app = flow_get_app(f);
 	if (app && app->smtp)
 		smtp_session_close(app->smtp); /* reports open transactions first */
+	if (app)
+		pipeline_http_end(app); /* reports open requests first */
 	emit_flow(pl, f, app, why);
 	if (app) {
 		extract_close(app);
@@ -788,7 +825,15 @@ static void inline_answer(struct pipeline *pl, struct flow *f, enum flow_dir dir
 {
 	struct app_flow *app = flow_get_app(f);
 	if (out->action == PIPE_ACCEPT && app) {
-		if (app->reset_done) {
+		if (app->redirected) {
+			/* The client has its answer; the server was reset.  Its
+			 * data (a retransmitted request) must not reach the
+			 * server; its ACK, FIN and RST may. */
+			if (dir == FLOW_DIR_TO_SERVER && pkt->payload_len) {
+				out->action = PIPE_DROP;
+				pl->stats.dropped_after_reset++;
+			}
+		} else if (app->reset_done) {
 			/* retransmissions of a reset message must not reach the server */
 			out->action = PIPE_DROP;
 			pl->stats.dropped_after_reset++;
@@ -917,7 +962,7 @@ void pipeline_capture_error(struct pipeline *pl, const char *file, uint64_t fram
 	event_json_set(ev, "file", event_json_text(file));
 	event_json_set(ev, "frame", json_integer((json_int_t)frame_no));
 	event_json_set(ev, "error", event_json_text(what));
-	emit(pl, ev);
+	pipeline_emit(pl, ev);
 }
 
 /* Every counter of every stage goes into the closing stats event: a table per
@@ -988,6 +1033,32 @@ static const struct counter app_counters[] = {
 	COUNTER(pipeline_stats, resets, "resets"),
 	COUNTER(pipeline_stats, bypassed, "bypassed"),
 	COUNTER(pipeline_stats, dropped_after_reset, "dropped_after_reset"),
+	COUNTER(pipeline_stats, http_sessions, "http_sessions"),
+	COUNTER(pipeline_stats, http_requests, "http_requests"),
+	COUNTER(pipeline_stats, http_inspected, "http_inspected"),
+	COUNTER(pipeline_stats, http_body_capped, "http_body_capped"),
+	COUNTER(pipeline_stats, http_slots_full, "http_slots_full"),
+	COUNTER(pipeline_stats, webmail_sends, "webmail_sends"),
+	COUNTER(pipeline_stats, webmail_drafts, "webmail_drafts"),
+	COUNTER(pipeline_stats, webmail_uploads, "webmail_uploads"),
+	COUNTER(pipeline_stats, webmail_blocked, "webmail_blocked"),
+	COUNTER(pipeline_stats, redirects, "redirects"),
+	COUNTER(pipeline_stats, uploads_carried, "uploads_carried"),
+	COUNTER(pipeline_stats, tls_sessions, "tls_sessions"),
+	COUNTER(pipeline_stats, tls_client_hellos, "tls_client_hellos"),
+	COUNTER(pipeline_stats, tls_blocked, "tls_blocked"),
+	COUNTER(pipeline_stats, tls_unparsed, "tls_unparsed"),
+};
+
+static const struct counter upload_counters[] = {
+	COUNTER(webmail_uploads_stats, ids, "ids"),
+	COUNTER(webmail_uploads_stats, items, "items"),
+	COUNTER(webmail_uploads_stats, put, "put"),
+	COUNTER(webmail_uploads_stats, items_dropped, "items_dropped"),
+	COUNTER(webmail_uploads_stats, evicted, "evicted"),
+	COUNTER(webmail_uploads_stats, expired, "expired"),
+	COUNTER(webmail_uploads_stats, lookups, "lookups"),
+	COUNTER(webmail_uploads_stats, hits, "hits"),
 };
 
 static const struct counter content_counters[] = {
@@ -1055,6 +1126,11 @@ static void emit_stats(struct pipeline *pl)
 		if (r)
 			event_json_set(ev, "rbl", COUNTERS_JSON(rbl_resolver_stats(r), rbl_counters));
 	}
+	if (pl->cfg.uploads) {
+		struct webmail_uploads_stats us;
+		webmail_uploads_stats(pl->cfg.uploads, &us);
+		event_json_set(ev, "webmail_uploads", COUNTERS_JSON(&us, upload_counters));
+	}
 	if (pl->cfg.store) {
 		/* Committed counts are only final once the writer has caught up;
 		 * live stats (inline) never wait for the disk. */
@@ -1064,7 +1140,7 @@ static void emit_stats(struct pipeline *pl)
 		store_stats(pl->cfg.store, &ss);
 		event_json_set(ev, "store", COUNTERS_JSON(&ss, store_counters));
 	}
-	emit(pl, ev);
+	pipeline_emit(pl, ev);
 }
 
 void pipeline_emit_stats(struct pipeline *pl)

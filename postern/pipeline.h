@@ -13,7 +13,9 @@
 
 #include "reassembly/decode.h"
 #include "reassembly/flow.h"
+#include "http_parser/http.h"
 #include "smtp_parser/smtp.h"
+#include "webmail/webmail.h"
 
 struct mail_scanner;
 struct store;
@@ -28,6 +30,18 @@ struct pipeline_config {
 	uint16_t smtp_ports[PIPELINE_MAX_SMTP_PORTS]; /* parsed as SMTP from the first byte */
 	unsigned smtp_port_count;
 	bool smtp_banner_detect;  /* other ports: SMTP if the server greets like SMTP */
+	/* Webmail control: HTTP requests and TLS ClientHellos. */
+	uint16_t http_ports[PIPELINE_MAX_SMTP_PORTS]; /* parsed as HTTP from the first byte */
+	unsigned http_port_count;
+	uint16_t tls_ports[PIPELINE_MAX_SMTP_PORTS];  /* a ClientHello is expected */
+	unsigned tls_port_count;
+	bool content_detect;      /* other ports: HTTP or TLS by the client's first bytes */
+	struct http_limits http;
+	struct webmail_limits webmail;
+	uint64_t max_http_body;   /* request body bytes inspected */
+	/* Uploads waiting for their send, shared by every worker (not owned;
+	 * NULL = uploads are not carried to sends). */
+	struct webmail_uploads *uploads;
 	const char *extract_dir;  /* write each message to DIR/<flow>-<tx>.eml; NULL = off */
 	uint32_t max_extract_open;/* messages being written at once (extract_dir) */
 	/* Content inspection: every message is judged by this scanner (not
@@ -78,6 +92,11 @@ struct pipeline_stats {
 	uint64_t store_dropped;        /* verdict records the store refused (queue full) */
 	uint64_t held, held_released, held_timeout, held_cap; /* inline: commit points held for DNS */
 	uint64_t resets, bypassed, dropped_after_reset;
+	uint64_t http_sessions, http_requests, http_inspected, http_body_capped;
+	uint64_t webmail_sends, webmail_drafts, webmail_uploads, webmail_blocked, redirects;
+	uint64_t uploads_carried;      /* uploaded attachments judged again with their send */
+	uint64_t http_slots_full;      /* requests not inspected: too many awaiting responses */
+	uint64_t tls_sessions, tls_client_hellos, tls_blocked, tls_unparsed;
 };
 
 struct pipeline;
@@ -97,6 +116,8 @@ enum pipeline_action {
 	PIPE_RESET,    /* a commit point decided "reset": drop it and reset both ends */
 	PIPE_DROP,     /* a packet of a connection already reset */
 	PIPE_BYPASS,   /* accept, and nothing more of this connection needs inspection */
+	PIPE_REDIRECT, /* an HTTP commit point decided "redirect": drop it, answer the client
+	                * with a redirect to the block page, reset the server */
 };
 
 /* The packet a verdict is about: who sent it, and the numbers a reset needs. */
@@ -108,6 +129,7 @@ struct pipeline_verdict {
 	bool from_client;
 	uint32_t seq, ack;            /* of the packet: RST to its receiver uses seq,
 	                               * RST to its sender uses ack */
+	uint32_t payload_len;         /* of the packet: a redirect acknowledges seq + payload_len */
 };
 
 /* Process one packet (raw IP when link is 101) and say what to do with it. */

@@ -279,6 +279,42 @@ static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 	}
 }
 
+/* Redirect: the commit packet of an HTTP request was dropped; the client gets
+ * a 302 to the block page as if from the server, the server a RST. */
+static void do_redirect(struct worker *w, const struct pipeline_verdict *v)
+{
+	const char *location = w->gen->cfg.webmail.block_page;
+	if (!location || !v->from_client) {
+		do_reset(w, v);
+		return;
+	}
+	struct inject_end client = {0}, server = {0};
+	client.family = v->client.family == 6 ? AF_INET6 : AF_INET;
+	server.family = client.family;
+	memcpy(client.addr, v->client.addr, 16);
+	memcpy(server.addr, v->server.addr, 16);
+	client.port = v->client_port;
+	server.port = v->server_port;
+	bool ok = lookup(w, &v->client, &client) && lookup(w, &v->server, &server);
+	/* The request ends at seq + payload_len: that is what the answer
+	 * acknowledges, so the client does not send it again. */
+	if (!ok || !w->inj ||
+	    injector_redirect(w->inj, &client, &server, v->seq, v->ack, v->seq + v->payload_len,
+			      location) != 0)
+		w->reset_failures++;
+	/* Let the pipeline see the connection end now, with the RST do_reset
+	 * feeds it (the server->client stream is where the packet's ack left it). */
+	if (w->nown_rst < OWN_RST_MAX) {
+		size_t n = inject_build_rst(w->own_rst[w->nown_rst].frame,
+					   sizeof w->own_rst[w->nown_rst].frame, &server, &client,
+					   v->ack, v->seq);
+		if (n)
+			w->own_rst[w->nown_rst++].len = n;
+	} else {
+		w->own_rst_skipped++;
+	}
+}
+
 static void feed_own_resets(struct worker *w)
 {
 	for (size_t i = 0; i < w->nown_rst; i++) {
@@ -305,6 +341,10 @@ static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t 
 	case PIPE_RESET:
 		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
 		do_reset(w, v);
+		break;
+	case PIPE_REDIRECT:
+		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
+		do_redirect(w, v);
 		break;
 	case PIPE_DROP:
 		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);

@@ -25,7 +25,7 @@
 static const char *root = ".";
 
 struct answers {
-	size_t n, accept, reset, drop, bypass, hold, accept_before_bypass, accept_before_reset;
+	size_t n, accept, reset, drop, bypass, hold, redirect, accept_before_bypass, accept_before_reset;
 	size_t first_reset, first_bypass, first_hold; /* packet numbers, 1-based */
 	struct pipeline_verdict reset_v, hold_v;
 };
@@ -47,6 +47,7 @@ static void count(struct answers *a, const struct pipeline_verdict *v, size_t pk
 		}
 		break;
 	case PIPE_DROP: a->drop++; break;
+	case PIPE_REDIRECT: a->redirect++; break;
 	case PIPE_BYPASS:
 		if (!a->bypass++)
 			a->first_bypass = pkt;
