@@ -16,6 +16,7 @@
 #include "postern/cli_util.h"
 #include "postern/pipeline.h"
 #include "store/store.h"
+#include "webmail/uploads.h"
 
 static const char replay_usage[] =
 	"Usage: postern replay [OPTIONS] FILE...\n"
@@ -294,6 +295,7 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 	struct mail_policy mp = {0};
 	struct mail_scanner *scanner = NULL;
 	struct store *store = NULL;
+	struct webmail_uploads *uploads = NULL;
 	char err[1024];
 	double t_load = wall_seconds();
 	if (inspect) {
@@ -307,6 +309,14 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 			goto fail_early;
 		}
 		cfg.scanner = scanner;
+		if (pc->webmail.enabled) {
+			uploads = webmail_uploads_new(pc->webmail.max_upload_ids, pc->webmail.upload_ttl_us);
+			if (!uploads) {
+				cli_error("replay: cannot allocate the webmail upload table");
+				goto fail_early;
+			}
+			cfg.uploads = uploads;
+		}
 		if (use_store && (db || (have_config && pc->store_enabled))) {
 			struct store_config sc = pc->store;
 			if (db)
@@ -351,6 +361,7 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 	pipeline_free(pl);
 	if (store)
 		store_close(store);
+	webmail_uploads_free(uploads);
 	mail_scanner_free(scanner);
 	mail_policy_free(&mp);
 	if (fflush(out) != 0 || ferror(out)) {
@@ -364,6 +375,7 @@ static int replay_run(int argc, char **argv, struct pipeline_config *cfgp,
 fail_early:
 	if (store)
 		store_close(store);
+	webmail_uploads_free(uploads);
 	mail_scanner_free(scanner);
 	mail_policy_free(&mp);
 	if (out != stdout)

@@ -42,6 +42,7 @@
 #include "postern/pipeline.h"
 #include "rbl/rbl.h"
 #include "store/store.h"
+#include "webmail/uploads.h"
 
 #define MAX_QUEUES 64
 #define LINKTYPE_RAW 101
@@ -150,6 +151,10 @@ static atomic_bool stop_flag;
 static atomic_uint stats_request; /* bumped by SIGUSR1 */
 static FILE *events_out;
 static struct store *store;              /* from the first generation; not reloaded */
+/* Webmail uploads waiting for their send, shared by the workers (a send may
+ * come on another connection, hence another queue); from the first
+ * generation, kept across reloads. */
+static struct webmail_uploads *uploads;
 static struct syslog_sender *alerts;     /* likewise */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -409,6 +414,36 @@ static const char *jstr(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* A webmail request or ClientHello: who sent what through which service. */
+static void alert_webmail(struct worker *w, const json_t *ev, const char *type,
+			  const char *verdict, const char *flow, const char *ids)
+{
+	(void)w;
+	bool http = !strcmp(type, "http_request");
+	const json_t *wm = json_object_get(ev, "webmail");
+	const char *host = http ? jstr(ev, "host") : jstr(ev, "sni");
+	const char *service = jstr(json_object_get(ev, "service"), "name");
+	struct syslog_param params[] = {
+		{"verdict", verdict}, {"direction", jstr(ev, "direction")}, {"flow", flow},
+		{"client", jstr(ev, "client")}, {"server", jstr(ev, "server")},
+		{"host", host}, {"service", service}, {"product", jstr(wm, "product")},
+		{"kind", jstr(wm, "kind")}, {"rcpt", jstr(wm, "to")}, {"subject", jstr(wm, "subject")},
+		{"reasons", ids},
+	};
+	char msg[512];
+	if (http)
+		snprintf(msg, sizeof msg, "%s webmail %s via %s (%s) to <%s>: %s", verdict,
+			 jstr(wm, "kind"), host, jstr(wm, "product"), jstr(wm, "to"), ids);
+	else
+		snprintf(msg, sizeof msg, "%s TLS to %s (service %s)", verdict, host, service);
+	bool blocked = strcmp(verdict, "accept") != 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	syslog_alert(alerts, blocked ? 4 : 5, "verdict",
+		     (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u, params,
+		     sizeof params / sizeof params[0], msg);
+}
+
 static void on_decided(void *ctx, const json_t *ev)
 {
 	struct worker *w = ctx;
@@ -417,8 +452,11 @@ static void on_decided(void *ctx, const json_t *ev)
 		return;
 	const char *verdict = jstr(ev, "verdict");
 	json_t *reasons = json_object_get(ev, "reasons");
-	bool reset = !strcmp(verdict, "reset");
-	if (!json_array_size(reasons) || (c->syslog_min_action == RULE_ACTION_RESET && !reset))
+	/* reset, or redirect (webmail): both block */
+	bool reset = verdict[0] && strcmp(verdict, "accept") != 0;
+	bool tls = !strcmp(jstr(ev, "type"), "tls_client_hello"); /* only blocked ones come here */
+	if ((!json_array_size(reasons) && !tls) ||
+	    (c->syslog_min_action == RULE_ACTION_RESET && !reset))
 		return;
 	char flow[160], ids[256] = "", rcpt[320] = "";
 	snprintf(flow, sizeof flow, "%s:%lld>%s:%lld", jstr(ev, "client"),
@@ -438,6 +476,11 @@ static void on_decided(void *ctx, const json_t *ev)
 	else if (nto == 1)
 		snprintf(rcpt, sizeof rcpt, "%s", json_string_value(json_array_get(to, 0)));
 	const char *subject = jstr(json_object_get(ev, "content"), "subject");
+	const char *type = jstr(ev, "type");
+	if (!strcmp(type, "http_request") || !strcmp(type, "tls_client_hello")) {
+		alert_webmail(w, ev, type, verdict, flow, ids);
+		return;
+	}
 	struct syslog_param params[] = {
 		{"verdict", verdict}, {"direction", jstr(ev, "direction")}, {"flow", flow},
 		{"client", jstr(ev, "client")}, {"server", jstr(ev, "server")},
@@ -631,6 +674,7 @@ static int worker_open(struct worker *w, struct policy_gen *g)
 	pipeline_settings(&pc, &g->cfg);
 	pc.scanner = w->ms;
 	pc.store = store;
+	pc.uploads = uploads;
 	pc.on_decided = on_decided;
 	pc.flush_events = true;
 	pc.on_decided_ctx = w;
@@ -791,6 +835,13 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (g->cfg.webmail.enabled) {
+		uploads = webmail_uploads_new(g->cfg.webmail.max_upload_ids, g->cfg.webmail.upload_ttl_us);
+		if (!uploads) {
+			cli_error("run: cannot allocate the webmail upload table");
+			return 2;
+		}
+	}
 	if (start_alerts(&g->cfg) < 0)
 		return 2;
 
@@ -853,6 +904,7 @@ int cmd_run(int argc, char **argv)
 		syslog_sender_free(alerts, 2000);
 	if (store)
 		store_close(store);
+	webmail_uploads_free(uploads);
 	pthread_mutex_lock(&gen_lock);
 	struct policy_gen *cur = current_gen;
 	current_gen = NULL;
