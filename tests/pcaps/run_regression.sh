@@ -37,7 +37,7 @@ failed=()
 declare -A seen
 
 shopt -s nullglob
-for dir in public made crafted content; do
+for dir in public made crafted content webmail; do
 	conf=$HERE/policy/regression.conf
 	[ -f "$HERE/$dir/policy/postern.conf" ] && conf=$HERE/$dir/policy/postern.conf
 	for pcap in "$HERE/$dir"/*.pcap "$HERE/$dir"/*.pcapng; do
