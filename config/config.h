@@ -60,7 +60,7 @@ struct service_entry {
 };
 
 struct webmail_config {
-	bool enabled;               /* HTTP/TLS inspection on (default true when a webmail group exists) */
+	bool enabled;               /* HTTP/TLS inspection on (default true) */
 	char *signature_paths[CONFIG_MAX_SIGNATURE_PATHS]; /* files or directories of *.conf */
 	size_t signature_path_count;
 	uint16_t http_ports[16];    /* parsed as HTTP from the first byte (default 80, 8080) */

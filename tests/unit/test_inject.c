@@ -387,6 +387,45 @@ static void test_live_veth(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The redirect's answer: a data segment with PSH|ACK|FIN carrying the 302,
+ * checksums right (our decoder verifies them), for both families. */
+static void test_build_redirect(void)
+{
+	char resp[INJECT_PAYLOAD_MAX];
+	size_t rn = inject_http_redirect(resp, sizeof resp, "http://block.example/blocked?x=1");
+	CHECK(rn > 0);
+	CHECK(strstr(resp, "HTTP/1.1 302 Found\r\n") == resp);
+	CHECK(strstr(resp, "\r\nLocation: http://block.example/blocked?x=1\r\n") != NULL);
+	CHECK(strstr(resp, "\r\nContent-Length: 0\r\n") != NULL);
+	CHECK(rn >= 4 && memcmp(resp + rn - 4, "\r\n\r\n", 4) == 0);
+	CHECK_EQ_U(inject_http_redirect(resp, 20, "http://block.example/"), 0); /* does not fit */
+
+	const struct inject_end *pairs[2][2] = {{&SERVER4, &CLIENT4}, {&SERVER6, &CLIENT6}};
+	for (int i = 0; i < 2; i++) {
+		const struct inject_end *src = pairs[i][0], *dst = pairs[i][1];
+		uint8_t f[1600];
+		size_t n = inject_build_tcp(f, sizeof f, src, dst, 0xfffffff0u, 4242,
+					    INJECT_ACK | INJECT_PSH | INJECT_FIN, (const uint8_t *)resp, rn);
+		size_t hdr = 14 + (i == 0 ? 20 : 40) + 20;
+		CHECK_EQ_U(n, hdr + rn);
+		struct decoder *d = new_dec();
+		struct packet pk;
+		CHECK_EQ_U(decoder_decode(d, DECODE_LINK_ETHERNET, f, n, n, 1, &pk), DECODE_TCP);
+		CHECK_EQ_U(pk.flags & (PKT_IPV4_CSUM_BAD | PKT_TCP_CSUM_BAD), 0);
+		CHECK_EQ_U(pk.seq, 0xfffffff0u);
+		CHECK_EQ_U(pk.ack, 4242);
+		CHECK_EQ_U(pk.tcp_flags, TCP_ACK | TCP_PSH | TCP_FIN);
+		CHECK_EQ_U(pk.window, 65535);
+		CHECK_EQ_U(pk.payload_len, rn);
+		CHECK(memcmp(pk.payload, resp, rn) == 0);
+		CHECK_EQ_U(pk.sport, src->port);
+		decoder_free(d);
+		/* one byte of payload more than the cap is refused */
+		static uint8_t big[INJECT_PAYLOAD_MAX + 1];
+		CHECK_EQ_U(inject_build_tcp(f, sizeof f, src, dst, 1, 2, INJECT_ACK, big, sizeof big), 0);
+	}
+}
+
 int main(void)
 {
 	RUN(test_build_ipv4);
@@ -394,6 +433,7 @@ int main(void)
 	RUN(test_build_varied);
 	RUN(test_corruption_detected);
 	RUN(test_build_refused);
+	RUN(test_build_redirect);
 	RUN(test_new_without_cap);
 	RUN(test_live_veth);
 	return tl_finish();
