@@ -26,8 +26,9 @@ static const char *root = ".";
 
 struct answers {
 	size_t n, accept, reset, drop, bypass, hold, redirect, accept_before_bypass, accept_before_reset;
-	size_t first_reset, first_bypass, first_hold; /* packet numbers, 1-based */
-	struct pipeline_verdict reset_v, hold_v;
+	size_t first_reset, first_bypass, first_hold, first_redirect; /* packet numbers, 1-based */
+	size_t accept_before_redirect, client_data_dropped;
+	struct pipeline_verdict reset_v, hold_v, redirect_v;
 };
 
 static void count(struct answers *a, const struct pipeline_verdict *v, size_t pkt)
@@ -39,6 +40,8 @@ static void count(struct answers *a, const struct pipeline_verdict *v, size_t pk
 			a->accept_before_bypass++;
 		if (!a->reset)
 			a->accept_before_reset++;
+		if (!a->redirect)
+			a->accept_before_redirect++;
 		break;
 	case PIPE_RESET:
 		if (!a->reset++) {
@@ -47,7 +50,12 @@ static void count(struct answers *a, const struct pipeline_verdict *v, size_t pk
 		}
 		break;
 	case PIPE_DROP: a->drop++; break;
-	case PIPE_REDIRECT: a->redirect++; break;
+	case PIPE_REDIRECT:
+		if (!a->redirect++) {
+			a->first_redirect = pkt;
+			a->redirect_v = *v;
+		}
+		break;
 	case PIPE_BYPASS:
 		if (!a->bypass++)
 			a->first_bypass = pkt;
@@ -96,6 +104,7 @@ static int world_up(struct world *w, const char *conf_text)
 	}
 	struct pipeline_config pc;
 	pipeline_config_default(&pc);
+	pipeline_config_apply(&pc, &w->cfg);
 	pc.scanner = w->ms;
 	pc.hold_timeout_ms = 5000;
 	w->out = fopen("/dev/null", "w");
@@ -268,6 +277,41 @@ static void test_hold_for_dns(void)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 }
 
+/* HTTPS: a denied service is reset on the packet that completes the
+ * ClientHello (a real TLS 1.2 handshake to mail.yandex.com); an allowed or
+ * unlisted one is bypassed after it. */
+static void test_tls_denied(void)
+{
+	struct world w = {0};
+	CHECK(world_up(&w, "store = { enabled = false; };\n"
+			   "webmail = { services = (\n"
+			   "  { name = \"yandex\"; domains = [\".yandex.com\"]; list = \"deny\"; action = \"reset\"; }\n"
+			   "); };\n") == 0);
+	struct answers a;
+	feed(&w, "tests/pcaps/public/tls_mail_yandex_com.pcap", &a);
+	CHECK_EQ_U(a.reset, 1);
+	CHECK(a.first_reset >= 4); /* SYN, SYN-ACK, ACK, then the ClientHello */
+	CHECK_EQ_U(a.accept_before_reset, a.first_reset - 1);
+	CHECK(a.reset_v.from_client);
+	CHECK_EQ_U(a.reset_v.server_port, 443);
+	CHECK_EQ_U(a.reset + a.drop + a.accept, a.n);
+	CHECK(a.drop >= 1); /* the server's answer never reaches the client */
+	CHECK_EQ_U(pipeline_stats(w.pl)->tls_blocked, 1);
+	world_down(&w);
+
+	/* The same capture with the service allowed: bypassed after the ClientHello. */
+	struct world w2 = {0};
+	CHECK(world_up(&w2, "store = { enabled = false; };\n"
+			    "webmail = { services = (\n"
+			    "  { name = \"yandex\"; domains = [\"mail.yandex.com\"]; list = \"allow\"; }\n"
+			    "); };\n") == 0);
+	feed(&w2, "tests/pcaps/public/tls_mail_yandex_com.pcap", &a);
+	CHECK_EQ_U(a.reset + a.drop + a.redirect, 0);
+	CHECK(a.bypass >= 1);
+	CHECK_EQ_U(pipeline_stats(w2.pl)->tls_client_hellos, 1);
+	world_down(&w2);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -275,5 +319,6 @@ int main(int argc, char **argv)
 	RUN(test_reset_and_clean);
 	RUN(test_starttls_bypass);
 	RUN(test_hold_for_dns);
+	RUN(test_tls_denied);
 	return tl_finish();
 }
