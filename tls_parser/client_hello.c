@@ -17,7 +17,6 @@
  * TLS_CH_ANOM_BAD_LENGTH: the message overruns the records carrying it. */
 #include "tls_parser/client_hello.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +108,7 @@ static enum rd cur_take(struct cur *c, size_t n, const uint8_t **out)
 		return RD_BAD;
 	if (c->avail < c->pos || n > c->avail - c->pos)
 		return RD_TRUNC;
-	*out = c->p + c->pos;
+	*out = c->p ? c->p + c->pos : NULL; /* no bytes held: only n == 0 gets here */
 	c->pos += n;
 	return RD_OK;
 }
@@ -321,12 +320,18 @@ static enum rd ext_sni(struct walk *w, struct cur *x)
 }
 
 /* Protocol names are printable ASCII but arrive as bytes: anything else,
- * and the separator itself, is written \xHH so the list stays unambiguous. */
+ * and the separator and escape characters, are written \xHH so the list
+ * stays unambiguous and printable. */
+static bool alpn_plain(uint8_t c)
+{
+	return c > 0x20 && c < 0x7f && c != ',' && c != '\\';
+}
+
 static size_t alpn_escaped_len(const uint8_t *v, size_t n)
 {
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
-		len += (v[i] > 0x20 && v[i] < 0x7f && v[i] != ',' && v[i] != '\\') ? 1 : 4;
+		len += alpn_plain(v[i]) ? 1 : 4;
 	return len;
 }
 
@@ -342,7 +347,7 @@ static void alpn_append(struct walk *w, const uint8_t *v, size_t n)
 	if (w->alpn_parts)
 		out[o++] = ',';
 	for (size_t i = 0; i < n; i++) {
-		if (v[i] > 0x20 && v[i] < 0x7f && v[i] != ',' && v[i] != '\\')
+		if (alpn_plain(v[i]))
 			out[o++] = (char)v[i];
 		else {
 			snprintf(out + o, 5, "\\x%02x", v[i]);
@@ -684,11 +689,15 @@ static bool body_reserve(struct tls_ch_parser *p, size_t want)
 {
 	if (want <= p->body_alloc)
 		return true;
+	/* Doubling, but never past the declared body or the stream cap: a
+	 * length field alone does not buy memory, bytes that arrived do. */
 	size_t a = p->body_alloc ? p->body_alloc * 2 : TLS_BUF_MIN;
-	if (a < want)
-		a = want;
 	if (a > p->body_len)
 		a = p->body_len;
+	if (a > p->max_bytes)
+		a = p->max_bytes;
+	if (a < want)
+		a = want;
 	uint8_t *nb = realloc(p->body, a);
 	if (!nb)
 		return false;
@@ -720,6 +729,8 @@ static size_t payload(struct tls_ch_parser *p, const uint8_t *d, size_t n)
 		return used + want;
 	}
 	size_t take = n - used < want ? n - used : want;
+	if (take == 0)
+		return used;
 	if (!body_reserve(p, p->body_have + take)) {
 		/* No memory to hold the message: as if it had passed the cap. */
 		p->st = TLS_CH_TOO_LARGE;

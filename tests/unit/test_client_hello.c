@@ -826,7 +826,7 @@ static void test_alpn_values(void)
 		CHECK_STR(ja4_alpn, cases[i].ja4);
 	}
 	/* 60 protocols of 9 bytes: the list keeps whole protocols under the cap. */
-	uint8_t raw[600];
+	uint8_t raw[600 + 1]; /* + the last snprintf NUL */
 	size_t n = 0;
 	for (int i = 0; i < 60; i++) {
 		raw[n++] = 9;
