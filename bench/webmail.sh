@@ -114,18 +114,21 @@ fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN {printf f, (b > 0) ? a
 
 # ---- capture ---------------------------------------------------------------
 CAP=$DATA_DIR/http-roundcube-${CONNS}c-${BODY_KB}k-${ATTACH_KB}k-seed${SEED}.pcap
-GEN_SECS=reused GEN_SUMMARY="(reused; generator summary not recorded)"
+GEN_NOTE="reused" GEN_SUMMARY="(reused; generator summary not recorded)"
 if [ "$KEEP" = 1 ] && [ -s "$CAP" ]; then
 	log "reusing $CAP"
+	[ -s "$CAP.summary" ] && GEN_SUMMARY=$(sed 's/^gen_http_pcap: //' "$CAP.summary" | tr '\n' ' ')
 else
 	log "generating $CAP"
 	t0=$(date +%s%N)
 	python3 "$GEN" --connections "$CONNS" --body-kb "$BODY_KB" --attach-kb "$ATTACH_KB" --seed "$SEED" \
 		"$CAP" 2>"$WORK/gen.err" || { cat "$WORK/gen.err" >&2; exit 1; }
 	t1=$(date +%s%N)
-	GEN_SECS=$(fdiv "$(( (t1 - t0) / 1000 ))" 1000000 %.2f)
+	GEN_NOTE="generated in $(fdiv "$(( (t1 - t0) / 1000 ))" 1000000 %.2f) s"
 	GEN_SUMMARY=$(sed 's/^gen_http_pcap: //' "$WORK/gen.err" | tr '\n' ' ')
+	cp "$WORK/gen.err" "$CAP.summary"
 fi
+REQUESTS=$((3 * CONNS)) # in the capture: one GET, one upload and one send per connection
 CAP_BYTES=$(stat -c %s "$CAP")
 cat "$CAP" >/dev/null # warm the page cache: every run reads from memory
 
@@ -166,8 +169,10 @@ EOF
 
 # ---- untimed runs: what was reconstructed and judged ------------------------
 for c in a b c; do
-	"$POSTERN" replay --config "$WORK/$c.conf" "$CAP" >"$WORK/$c.jsonl" 2>"$WORK/$c.err" ||
+	"$POSTERN" replay --stats --config "$WORK/$c.conf" "$CAP" >"$WORK/$c.jsonl" 2>"$WORK/$c.err" ||
 		{ log "($c) failed:"; cat "$WORK/$c.err" >&2; exit 1; }
+	# policy loading (rules compiled, signatures read) is part of each timed run
+	sed -n 's/^policy load \([0-9.]*\) s.*/\1/p' "$WORK/$c.err" >"$WORK/$c.load"
 done
 # summary FILE: requests, sends, uploads, judged-redirect counts and stats.
 summary() {
@@ -218,7 +223,6 @@ for c in a b c; do
 	# shellcheck disable=SC1090
 	. "$WORK/$c.sum"
 done
-REQUESTS=$B_REQS
 log "(a) $A_REQS requests; (b) $B_REQS requests, $B_SENDS sends, $B_UPLOADS uploads;" \
 	"(c) $C_REDIRECTED_SENDS sends and $C_REDIRECTED_UPLOADS uploads redirected"
 # Each connection makes one upload and one send.  replay judges every
@@ -227,6 +231,9 @@ log "(a) $A_REQS requests; (b) $B_REQS requests, $B_SENDS sends, $B_UPLOADS uplo
 SANE=1
 [ "$C_REDIRECTED_SENDS" = "$CONNS" ] && [ "$C_REDIRECTED_UPLOADS" = "$CONNS" ] || SANE=0
 [ "$SANE" = 1 ] || log "warning: (c) redirected $C_REDIRECTED_SENDS sends and $C_REDIRECTED_UPLOADS uploads, expected $CONNS of each (one per connection)"
+B_SANE=1
+[ "$B_REQS" = "$REQUESTS" ] && [ "$B_SENDS" = "$CONNS" ] && [ "$B_UPLOADS" = "$CONNS" ] || B_SANE=0
+[ "$B_SANE" = 1 ] || log "warning: (b) found $B_REQS requests, $B_SENDS sends, $B_UPLOADS uploads; the capture has $REQUESTS, $CONNS, $CONNS"
 
 # ---- timed runs --------------------------------------------------------------
 for c in a b c; do
@@ -246,9 +253,9 @@ CC_VER=$(${CC_CMD:-cc} --version 2>/dev/null | head -1 || echo unknown)
 row() { # name label
 	local n=$1 b m
 	b=$(best "$WORK/$n.wall"); m=$(median "$WORK/$n.wall")
-	printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "$b" "$m" \
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$b" "$m" \
 		"$(awk -v a="$CAP_BYTES" -v b="$b" 'BEGIN {printf "%.1f", (b > 0) ? a / b / 1e6 : 0}')" \
-		"$(fdiv "$REQUESTS" "$b" %.0f)" "$(maxof "$WORK/$n.rss")"
+		"$(fdiv "$REQUESTS" "$b" %.0f)" "$(maxof "$WORK/$n.rss")" "$(cat "$WORK/$n.load")"
 }
 # ratio X: throughput of X relative to (a), best runs (time(a) / time(X)).
 ratio() { fdiv "$(best "$WORK/a.wall")" "$(best "$WORK/$1.wall")" %.2f; }
@@ -262,19 +269,20 @@ ratio_med() { fdiv "$(median "$WORK/a.wall")" "$(median "$WORK/$1.wall")" %.2f; 
 	echo "- machine: $CPU, $(nproc) CPUs, $RAM RAM, Linux $(uname -r)"
 	echo "- build: $BUILD ($BUILDTYPE, $CC_VER)"
 	echo "- capture: $(fdiv "$CAP_BYTES" 1000000 %.1f) MB ($CAP_BYTES bytes), $CONNS connections, $REQUESTS HTTP requests" \
-		"(\`gen_http_pcap.py --connections $CONNS --body-kb $BODY_KB --attach-kb $ATTACH_KB --seed $SEED\`; generated in ${GEN_SECS} s)"
+		"(\`gen_http_pcap.py --connections $CONNS --body-kb $BODY_KB --attach-kb $ATTACH_KB --seed $SEED\`; $GEN_NOTE)"
 	echo "- generator: $GEN_SUMMARY"
 	echo "- signatures: $SIGS"
 	echo "- runs: $RUNS per configuration, page cache warm, events to /dev/null; peak RSS by $RSS_HOW"
 	echo
-	echo "| configuration | best s | median s | MB/s (best, 10^6 B) | requests/s (best) | peak RSS KiB |"
-	echo "|---|---|---|---|---|---|"
+	echo "| configuration | best s | median s | MB/s (best, 10^6 B) | requests/s (best) | peak RSS KiB | of which policy load s |"
+	echo "|---|---|---|---|---|---|---|"
 	row a "(a) webmail off: reassembly only"
 	row b "(b) webmail on, signatures: detection + fields"
 	row c "(c) (b) + 103 rules on webmail scopes + deny/redirect"
 	echo
 	echo "Throughput relative to (a), best runs (median runs): (b)/(a) = $(ratio b) ($(ratio_med b))," \
-		"(c)/(a) = $(ratio c) ($(ratio_med c))."
+		"(c)/(a) = $(ratio c) ($(ratio_med c)). Times are whole runs, policy loading included (its" \
+		"last column, from an untimed \`--stats\` run: reading the signatures, compiling the rules)."
 	echo
 	echo "What each configuration reported (untimed run, events kept):"
 	echo
@@ -293,6 +301,8 @@ ratio_med() { fdiv "$(median "$WORK/a.wall")" "$(median "$WORK/$1.wall")" %.2f; 
 		"($C_REDIRECTED_SENDS sends, $C_REDIRECTED_UPLOADS uploads); connections: **$CONNS**" \
 		"$([ "$SANE" = 1 ] && echo "(one send and one upload redirected per connection: as expected)" || echo "(**NOT one send and one upload per connection**)")."
 	echo "replay sends no 302 and resets nothing, so each connection's send is judged after its upload was: both count."
+	echo "(b) found $B_REQS requests, $B_SENDS sends and $B_UPLOADS uploads of the capture's $REQUESTS, $CONNS and $CONNS" \
+		"$([ "$B_SANE" = 1 ] && echo "(all)" || echo "(**some missed**)")."
 	echo
 	echo "### Commands"
 	echo
