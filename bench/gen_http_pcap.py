@@ -3,7 +3,8 @@
 plain HTTP, for bench/webmail.sh (python3 stdlib only).
 
   bench/gen_http_pcap.py [--connections N] [--body-kb K] [--attach-kb K]
-                         [--concurrency N] [--seed S] [-q] OUT.pcap
+                         [--send-form urlencoded|multipart] [--concurrency N]
+                         [--seed S] [-q] OUT.pcap
 
 Each of N keep-alive connections (a private client address and port, to
 198.51.100.25:80, Host mail.example.test) carries one browser session's
@@ -19,7 +20,8 @@ three requests, as Roundcube's app.js makes them:
      [A-Za-z0-9*-._] as %XX) with _token, _task=mail, _action=send, _id=ID,
      _attachments=rcmfileX, _from=1, _to (2 addresses), _cc, _bcc, _subject,
      _draft=, _is_html=0 and _message (--body-kb KiB of text: words, some
-     Korean, some order numbers), answered 200 with sent_successfully().
+     Korean, some order numbers), answered 200 with sent_successfully();
+     --send-form multipart posts the same fields as multipart/form-data.
 TCP: handshake with MSS 1460, SACK-permitted, timestamps and window scale;
 segments of 1448 payload bytes (1460 less the timestamp option); the
 receiver ACKs every second segment and the last of a flight; FIN from the
@@ -266,10 +268,18 @@ def session(n, rnd, args, clock):
               ("_replyto", ""), ("_followupto", ""), ("_subject", subject), ("editorSelector", "plain"),
               ("_is_html", "0"), ("_message", text_of(rnd, args.body_kb * 1024)), ("_priority", "0"),
               ("_store_target", "Sent"), ("_draft", "")]
-    form = "&".join("%s=%s" % (form_encode(k), form_encode(v)) for k, v in fields).encode()
+    if args.send_form == "multipart":
+        # as a browser submits a form with enctype="multipart/form-data"
+        sb = "----WebKitFormBoundary" + alnum(rnd, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        form = "".join('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (sb, k, v)
+                       for k, v in fields).encode() + ("--%s--\r\n" % sb).encode()
+        ctype = "multipart/form-data; boundary=" + sb
+    else:
+        form = "&".join("%s=%s" % (form_encode(k), form_encode(v)) for k, v in fields).encode()
+        ctype = "application/x-www-form-urlencoded"
     send = request("POST", "/?_task=mail&_unlock=loading%d&_framed=1" % (ms + 7), common + [
         ("Cache-Control", "max-age=0"), ("Upgrade-Insecure-Requests", "1"), ("Origin", "http://" + HOST),
-        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Content-Type", ctype),
         ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         ("Referer", compose_url)] + tail, form)
     send_resp = response("text/html; charset=UTF-8", (
@@ -284,6 +294,8 @@ def main():
     p.add_argument("--connections", type=int, default=700, help="keep-alive connections (default 700)")
     p.add_argument("--body-kb", type=int, default=20, help="KiB of message text per send (default 20)")
     p.add_argument("--attach-kb", type=int, default=100, help="KiB of attachment per upload (default 100)")
+    p.add_argument("--send-form", choices=("urlencoded", "multipart"), default="urlencoded",
+                   help="encoding of the send's form (default urlencoded)")
     p.add_argument("--concurrency", type=int, default=16, help="connections open at a time (default 16)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -321,9 +333,9 @@ def main():
         f.write(b"".join(out))
     if not args.quiet:
         print("gen_http_pcap: %d connections, %d requests (%d sends, %d uploads), %d packets, %d bytes, "
-              "body %d KiB, attachment %d KiB, seed %d" % (
+              "body %d KiB (%s), attachment %d KiB, seed %d" % (
                   args.connections, 3 * args.connections, args.connections, args.connections, packets,
-                  nbytes + 24, args.body_kb, args.attach_kb, args.seed), file=sys.stderr)
+                  nbytes + 24, args.body_kb, args.send_form, args.attach_kb, args.seed), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ usage: bench/webmail.sh [options] [BUILD_DIR]
   --connections N  keep-alive Roundcube sessions in the capture (default 700, about 100 MB)
   --body-kb K      KiB of message text per send (default 20)
   --attach-kb K    KiB of attachment per upload (default 100)
+  --send-form F    the send's form encoding: urlencoded (default) or multipart
   --seed N         generator seed (default 1)
   --runs N         timed runs per configuration (default 3)
   --signatures P   webmail signature file or directory (default <repo>/etc/webmail)
@@ -32,7 +33,7 @@ EOF
 }
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-TMP_DATA=0 CONNS=700 BODY_KB=20 ATTACH_KB=100 SEED=1 RUNS=3 DATA_DIR="" KEEP=0 REPORT=""
+TMP_DATA=0 CONNS=700 BODY_KB=20 ATTACH_KB=100 SEND_FORM=urlencoded SEED=1 RUNS=3 DATA_DIR="" KEEP=0 REPORT=""
 SIGS=$SRC/etc/webmail
 BUILD=/work/build-bench
 while [ $# -gt 0 ]; do
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--connections) CONNS=$2; shift 2 ;;
 	--body-kb) BODY_KB=$2; shift 2 ;;
 	--attach-kb) ATTACH_KB=$2; shift 2 ;;
+	--send-form) SEND_FORM=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
 	--signatures) SIGS=$2; shift 2 ;;
@@ -113,7 +115,7 @@ maxof() { sort -g "$1" | tail -1; }
 fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN {printf f, (b > 0) ? a / b : 0}'; }
 
 # ---- capture ---------------------------------------------------------------
-CAP=$DATA_DIR/http-roundcube-${CONNS}c-${BODY_KB}k-${ATTACH_KB}k-seed${SEED}.pcap
+CAP=$DATA_DIR/http-roundcube-${CONNS}c-${BODY_KB}k-${SEND_FORM}-${ATTACH_KB}k-seed${SEED}.pcap
 GEN_NOTE="reused" GEN_SUMMARY="(reused; generator summary not recorded)"
 if [ "$KEEP" = 1 ] && [ -s "$CAP" ]; then
 	log "reusing $CAP"
@@ -121,7 +123,7 @@ if [ "$KEEP" = 1 ] && [ -s "$CAP" ]; then
 else
 	log "generating $CAP"
 	t0=$(date +%s%N)
-	python3 "$GEN" --connections "$CONNS" --body-kb "$BODY_KB" --attach-kb "$ATTACH_KB" --seed "$SEED" \
+	python3 "$GEN" --connections "$CONNS" --body-kb "$BODY_KB" --send-form "$SEND_FORM" --attach-kb "$ATTACH_KB" --seed "$SEED" \
 		"$CAP" 2>"$WORK/gen.err" || { cat "$WORK/gen.err" >&2; exit 1; }
 	t1=$(date +%s%N)
 	GEN_NOTE="generated in $(fdiv "$(( (t1 - t0) / 1000 ))" 1000000 %.2f) s"
@@ -269,7 +271,7 @@ ratio_med() { fdiv "$(median "$WORK/a.wall")" "$(median "$WORK/$1.wall")" %.2f; 
 	echo "- machine: $CPU, $(nproc) CPUs, $RAM RAM, Linux $(uname -r)"
 	echo "- build: $BUILD ($BUILDTYPE, $CC_VER)"
 	echo "- capture: $(fdiv "$CAP_BYTES" 1000000 %.1f) MB ($CAP_BYTES bytes), $CONNS connections, $REQUESTS HTTP requests" \
-		"(\`gen_http_pcap.py --connections $CONNS --body-kb $BODY_KB --attach-kb $ATTACH_KB --seed $SEED\`; $GEN_NOTE)"
+		"(\`gen_http_pcap.py --connections $CONNS --body-kb $BODY_KB --send-form $SEND_FORM --attach-kb $ATTACH_KB --seed $SEED\`; $GEN_NOTE)"
 	echo "- generator: $GEN_SUMMARY"
 	echo "- signatures: $SIGS"
 	echo "- runs: $RUNS per configuration, page cache warm, events to /dev/null; peak RSS by $RSS_HOW"
@@ -307,7 +309,7 @@ ratio_med() { fdiv "$(median "$WORK/a.wall")" "$(median "$WORK/$1.wall")" %.2f; 
 	echo "### Commands"
 	echo
 	echo '```'
-	echo "python3 $GEN --connections $CONNS --body-kb $BODY_KB --attach-kb $ATTACH_KB --seed $SEED CAP"
+	echo "python3 $GEN --connections $CONNS --body-kb $BODY_KB --send-form $SEND_FORM --attach-kb $ATTACH_KB --seed $SEED CAP"
 	for c in a b c; do echo "$POSTERN replay --config $c.conf CAP >/dev/null"; done
 	echo '```'
 	echo "peak RSS by $RSS_HOW; wall time from \`date +%s%N\` around it. Configurations:"
