@@ -175,11 +175,17 @@ static void lower_str(char *p, size_t n)
 		p[i] = lower(p[i]);
 }
 
+/* A request's anomaly; the session hears of it once the request is handed
+ * out (request_begin).  Until then it may stem from bytes http-parser handed
+ * over only because a chunk ended there, ahead of an error that would
+ * otherwise have swallowed them: counting it would make the session depend
+ * on the chunking. */
 static void anom(struct http_session *s, struct http_slot *slot, uint32_t bit)
 {
-	s->info.anomalies |= bit;
 	if (slot)
 		slot->req.anomalies |= bit;
+	if (!slot || slot->begun)
+		s->info.anomalies |= bit;
 }
 
 /* A buffer that doubles up to max, with room for need bytes: the (maybe
@@ -302,6 +308,7 @@ static void drop_oldest(struct http_session *s)
 {
 	struct http_slot *slot = s->head;
 	anom(s, slot, HTTP_ANOM_PENDING_CAP);
+	s->info.anomalies |= HTTP_ANOM_PENDING_CAP;
 	if (s->resp_slot == slot) {
 		s->resp_slot = NULL;
 	} else if (!slot->resp_head && !s->server_stopped) {
@@ -814,7 +821,10 @@ static int req_message_begin(http_parser *p)
 /* The stream offset just past these bytes of the current execute call. */
 static void progress(struct http_session *s, const char *at, size_t n)
 {
-	s->progress_off = s->exec_off + (uint64_t)(at + n - s->exec_base);
+	/* An empty piece (an empty value, or a mark flushed at a chunk's
+	 * end) is no data and may depend on the chunking. */
+	if (n)
+		s->progress_off = s->exec_off + (uint64_t)(at + n - s->exec_base);
 }
 
 static int req_url(http_parser *p, const char *at, size_t n)
@@ -979,7 +989,9 @@ static int resp_headers_complete(http_parser *p)
 	if (s->server_stopped)
 		return -1; /* stopped from a nested callback */
 	unsigned st = p->status_code;
-	if (st >= 100 && st < 200 && st != 101) {
+	if (st < 100)
+		return -1; /* "000": no status at all, a parse error */
+	if (st < 200 && st != 101) {
 		s->resp_interim = true;
 		return 1; /* 1xx: no body, the final response follows */
 	}
@@ -1082,20 +1094,31 @@ static void client_break(struct http_session *s, uint32_t bit)
 	s->client_stopped = true;
 	s->chunk_guard = false;
 	s->info.client_broken = true;
-	anom(s, NULL, bit);
-	if (bit == HTTP_ANOM_PARSE_ERROR && HTTP_PARSER_ERRNO(&s->req_p) == HPE_HEADER_OVERFLOW)
-		anom(s, s->cur, HTTP_ANOM_HEADER_TOO_LONG);
+	s->info.anomalies |= bit;
+	enum http_errno err = HTTP_PARSER_ERRNO(&s->req_p);
+	if (bit != HTTP_ANOM_PARSE_ERROR)
+		err = HPE_OK;
+	if (err == HPE_HEADER_OVERFLOW)
+		s->info.anomalies |= HTTP_ANOM_HEADER_TOO_LONG;
 	struct http_slot *slot = s->cur;
 	if (!slot)
 		return;
 	s->cur = NULL;
 	if (!slot->begun) {
-		/* http-parser refuses Transfer-Encoding with Content-Length
-		 * (not chunked) before the head completes: still say why. */
-		if (s->hstate == HS_VALUE && !s->in_trailers)
-			hdr_commit(s, slot);
-		if (slot->has_te && slot->has_cl)
-			anom(s, slot, HTTP_ANOM_TE_AND_CL);
+		/* Its response is framed by its method (HEAD): take it from
+		 * the parser, as the URL may not have been handed over. */
+		slot->method_known = true;
+		slot->method = (uint8_t)s->req_p.method;
+		/* http-parser refuses Transfer-Encoding with a Content-Length
+		 * (unless chunked) at the end of the head: still say why. */
+		if (err == HPE_UNEXPECTED_CONTENT_LENGTH && !s->in_trailers) {
+			if (s->hstate != HS_NONE)
+				hdr_commit(s, slot);
+			if (slot->has_te && slot->has_cl) {
+				anom(s, slot, HTTP_ANOM_TE_AND_CL);
+				s->info.anomalies |= HTTP_ANOM_TE_AND_CL;
+			}
+		}
 	} else {
 		body_finish(s, slot, false);
 	}
@@ -1108,6 +1131,7 @@ static void server_break(struct http_session *s, uint32_t bit)
 {
 	s->server_stopped = true;
 	s->info.server_broken = true;
+	s->info.anomalies |= bit;
 	anom(s, s->resp_in_msg ? s->resp_slot : NULL, bit);
 	s->resp_slot = NULL;
 	if (s->hold_slot) {
@@ -1283,13 +1307,16 @@ void http_session_close(struct http_session *s)
 			if (slot->begun)
 				body_finish(s, slot, false);
 			anom(s, slot, HTTP_ANOM_TRUNCATED);
+			s->info.anomalies |= HTTP_ANOM_TRUNCATED;
 			slot->broken = true;
 		}
 		if (!s->server_stopped && s->resp_in_msg) {
 			/* EOF ends a response framed by the connection's end. */
 			http_parser_execute(&s->resp_p, &s->resp_set, NULL, 0);
-			if (s->resp_in_msg)
+			if (s->resp_in_msg) {
 				anom(s, s->resp_slot, HTTP_ANOM_TRUNCATED);
+				s->info.anomalies |= HTTP_ANOM_TRUNCATED;
+			}
 		}
 	}
 	s->closed = true;
