@@ -106,7 +106,7 @@ struct http_session {
 	struct http_decoder *dec;
 
 	/* the response being parsed */
-	bool resp_in_msg, resp_interim, resp_upgrade;
+	bool resp_in_msg, resp_headed, resp_interim, resp_upgrade;
 	struct http_slot *resp_slot;
 
 	/* dropped requests still owed a response: bit set = HEAD */
@@ -978,7 +978,7 @@ static int resp_message_begin(http_parser *p)
 	if (s->server_stopped)
 		return -1; /* stopped from a nested callback */
 	s->resp_in_msg = true;
-	s->resp_interim = s->resp_upgrade = false;
+	s->resp_headed = s->resp_interim = s->resp_upgrade = false;
 	s->resp_slot = NULL;
 	return 0;
 }
@@ -989,6 +989,7 @@ static int resp_headers_complete(http_parser *p)
 	if (s->server_stopped)
 		return -1; /* stopped from a nested callback */
 	unsigned st = p->status_code;
+	s->resp_headed = true;
 	if (st < 100)
 		return -1; /* "000": no status at all, a parse error */
 	if (st < 200 && st != 101) {
@@ -1089,6 +1090,20 @@ static int resp_message_complete(http_parser *p)
 
 /* ---- directions ---- */
 
+/* The request whose response is being parsed, once its head is complete,
+ * or the one it will answer while it is not; NULL between responses. */
+static struct http_slot *resp_open(struct http_session *s)
+{
+	if (!s->resp_in_msg)
+		return NULL;
+	if (s->resp_headed || s->owed_count)
+		return s->resp_slot;
+	struct http_slot *slot = s->head;
+	while (slot && slot->resp_head)
+		slot = slot->next;
+	return slot;
+}
+
 static void client_break(struct http_session *s, uint32_t bit)
 {
 	s->client_stopped = true;
@@ -1132,7 +1147,9 @@ static void server_break(struct http_session *s, uint32_t bit)
 	s->server_stopped = true;
 	s->info.server_broken = true;
 	s->info.anomalies |= bit;
-	anom(s, s->resp_in_msg ? s->resp_slot : NULL, bit);
+	struct http_slot *slot = resp_open(s);
+	if (slot)
+		anom(s, slot, bit);
 	s->resp_slot = NULL;
 	if (s->hold_slot) {
 		/* Whether the switch happened is unknown now. */
@@ -1314,7 +1331,7 @@ void http_session_close(struct http_session *s)
 			/* EOF ends a response framed by the connection's end. */
 			http_parser_execute(&s->resp_p, &s->resp_set, NULL, 0);
 			if (s->resp_in_msg) {
-				anom(s, s->resp_slot, HTTP_ANOM_TRUNCATED);
+				anom(s, resp_open(s), HTTP_ANOM_TRUNCATED);
 				s->info.anomalies |= HTTP_ANOM_TRUNCATED;
 			}
 		}

@@ -850,6 +850,53 @@ static void test_connect(void)
 	log_free(lg);
 }
 
+/* Bytes held after a switch request: a gap or more than the hold keeps,
+ * then a refusal, and the client side is cut there; a server side that
+ * breaks first leaves the held bytes unknown. */
+static void test_hold_limits(void)
+{
+	static char pad[70000];
+	memset(pad, 'x', sizeof pad);
+	memcpy(pad, "GET /held HTTP/1.1\r\nX-Pad: ", 28);
+	const struct step st[] = {
+		C("CONNECT a.example:443 HTTP/1.1\r\n\r\n"),
+		CB(pad, sizeof pad),
+		S("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+	};
+	struct http_limits l = defaults();
+	struct log *lg = run_case(st, NSTEPS(st), &l);
+	CHECK_EQ_U(lg->info.requests, 1);
+	CHECK_EQ_U(lg->rec[0].status, 403);
+	CHECK(lg->info.client_broken);
+	CHECK(lg->info.anomalies & HTTP_ANOM_GAP);
+	log_free(lg);
+
+	const struct step st2[] = {
+		C("CONNECT a.example:443 HTTP/1.1\r\n\r\nGET /one HTTP/1.1\r\n\r\n"),
+		GAP_C(10),
+		S("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+	};
+	lg = run_case(st2, NSTEPS(st2), &l);
+	CHECK_EQ_U(lg->info.requests, 2);
+	CHECK_STR(lg->rec[1].path, "/one");
+	CHECK(lg->info.client_broken);
+	CHECK(lg->info.anomalies & HTTP_ANOM_GAP);
+	log_free(lg);
+
+	const struct step st3[] = {
+		C("CONNECT a.example:443 HTTP/1.1\r\n\r\nGET /one HTTP/1.1\r\n\r\n"),
+		S("HTTP/1.1 2"),
+		GAP_S(10),
+		C("GET /two HTTP/1.1\r\n\r\n"),
+	};
+	lg = run_case(st3, NSTEPS(st3), &l);
+	CHECK_EQ_U(lg->info.requests, 1);
+	CHECK(lg->info.server_broken);
+	CHECK(!lg->info.upgraded);
+	CHECK(lg->rec[0].anom_done & HTTP_ANOM_GAP);
+	log_free(lg);
+}
+
 /* 101 Switching Protocols ends HTTP; a refused Upgrade does not. */
 static void test_upgrade(void)
 {
@@ -1221,6 +1268,7 @@ int main(void)
 	RUN(test_head);
 	RUN(test_connect);
 	RUN(test_upgrade);
+	RUN(test_hold_limits);
 	RUN(test_te_cl);
 	RUN(test_absolute_url);
 	RUN(test_caps);
