@@ -63,6 +63,7 @@ struct webmail_request {
 	char raw_filename[256];  /* Content-Disposition filename= of a raw upload */
 
 	struct form_decoder *form;
+	enum form_kind form_kind; /* of the content type (the decoder may call back from _new) */
 	bool form_failed;
 
 	/* the open body field */
@@ -340,7 +341,7 @@ static void on_field_begin(void *ctx, const struct form_field *f)
 	const char *filename = f->filename, *ctype = f->content_type;
 	/* a raw body named as an attachment is an upload of one file */
 	if (!f->is_file && w->role == WEBMAIL_ROLE_ATTACHMENT &&
-	    form_decoder_kind(w->form) == FORM_RAW) {
+	    w->form_kind == FORM_RAW) {
 		w->is_file = true;
 		filename = w->raw_filename;
 		ctype = w->content_type;
@@ -431,7 +432,9 @@ struct webmail_request *webmail_request_begin(const struct webmail_signatures *s
 	str_copy(w->method, sizeof(w->method), req->method ? req->method : "");
 	str_copy(w->path, sizeof(w->path), req->path ? req->path : "/");
 	str_copy(w->query, sizeof(w->query), req->query ? req->query : "");
-	str_copy(w->content_type, sizeof(w->content_type), req->content_type ? req->content_type : "");
+	str_copy(w->content_type, sizeof(w->content_type),
+		 req->content_type ? req->content_type : "");
+	w->form_kind = form_kind_of(w->content_type);
 	disposition_filename(http_request_header(req, "content-disposition"), w->raw_filename,
 			     sizeof(w->raw_filename));
 	if (!w->raw_filename[0]) {
