@@ -14,13 +14,17 @@ three requests, as Roundcube's app.js makes them:
      _from=compose&_id=ID&_uploadid=uploadT&_unlock=loadingT, multipart/
      form-data with one _attachments[] file report<n>.pdf (application/pdf,
      a %PDF header then --attach-kb KiB of random bytes), answered with the
-     JSON that calls add2attachment_list("rcmfileX");
+     JSON that calls add2attachment_list("rcmfileX") for upload id X;
   3. the send: POST /?_task=mail&_unlock=loadingT&_framed=1, urlencoded as a
      browser encodes a form (space '+', CRLF line ends, everything but
-     [A-Za-z0-9*-._] as %XX) with _token, _task=mail, _action=send, _id=ID,
-     _attachments=rcmfileX, _from=1, _to (2 addresses), _cc, _bcc, _subject,
-     _draft=, _is_html=0 and _message (--body-kb KiB of text: words, some
-     Korean, some order numbers), answered 200 with sent_successfully();
+     [A-Za-z0-9*-._] as %XX), the fields in Roundcube 1.6.5's order (as in
+     tests/pcaps/webmail): _token, _task=mail, _action=send, _id=ID,
+     _attachments=X, _from=1, _to (2 addresses), _cc, _bcc=, _replyto=,
+     _followupto=, _subject, _draft_saveid=, _draft=, _is_html=0, _framed=1,
+     _message (--body-kb KiB of text: words, some Korean, some order
+     numbers), editorSelector=plain and the compose options _mdn, _dsn,
+     _keepformatting, _priority=0, _store_target=Sent; answered 200 with
+     sent_successfully();
      --send-form multipart posts the same fields as multipart/form-data.
 TCP: handshake with MSS 1460, SACK-permitted, timestamps and window scale;
 segments of 1448 payload bytes (1460 less the timestamp option); the
@@ -31,6 +35,7 @@ client, FIN from the server, last ACK.  IPv4 and TCP checksums are correct.
 The defaults (700 connections) write about 100 MB; a summary goes to stderr.
 """
 import argparse
+import json
 import random
 import struct
 import sys
@@ -223,7 +228,10 @@ def session(n, rnd, args, clock):
     auth = alnum(rnd, 32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     token = alnum(rnd, 32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
     compose_id = "%x%s" % (rnd.getrandbits(52), alnum(rnd, 10, "0123456789"))
-    rcmfile = "rcmfile%d" % (clock * 1000 + rnd.randrange(10**6))
+    # an upload's id as Roundcube 1.6 makes it ("1" and microtime digits);
+    # the page's list item is "rcmfile" + id, the form carries the bare id
+    upload_id = "1%d%06d%03d" % (clock, rnd.randrange(10**6), rnd.randrange(1000))
+    rcmfile = "rcmfile" + upload_id
     cookie = "roundcube_sessid=%s; roundcube_sessauth=%s" % (sessid, auth)
     common = [("Host", HOST), ("Connection", "keep-alive"), ("User-Agent", UA)]
     tail = [("Accept-Encoding", "gzip, deflate"), ("Accept-Language", "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7"),
@@ -250,24 +258,31 @@ def session(n, rnd, args, clock):
     upload = request("POST", "/?_task=mail&_action=upload&_remote=1&_from=compose&_id=%s&_uploadid=upload%d"
                      "&_unlock=loading%d" % (compose_id, ms, ms + 1), common + [
                          ("Content-Type", "multipart/form-data; boundary=" + boundary)] + ajax + tail, body)
-    upload_resp = response("application/json; charset=UTF-8", (
-        '{"action":"upload","unlock":"loading%d","exec":"this.add2attachment_list(\\"%s\\",'
-        '{\\"html\\":\\"<a href=\\\\\\"#delete\\\\\\" class=\\\\\\"delete\\\\\\">Delete<\\\\/a>%s'
-        ' <span class=\\\\\\"attachment-size\\\\\\">(%d KB)<\\\\/span>\\",\\"name\\":\\"%s\\",'
-        '\\"mimetype\\":\\"application\\/pdf\\",\\"classname\\":\\"application pdf\\",\\"complete\\":true},'
-        '\\"upload%d\\");\\nthis.auto_save_start(false);\\n"}' % (
-            ms + 1, rcmfile, filename, len(content) // 1024, filename, ms)).encode())
+    # the JSON attachment_upload.php answers (as in tests/pcaps/webmail)
+    item = ('<a href=\\"#load\\" class=\\"filename\\" onclick=\\"return rcmail.command(\'load-attachment\','
+            '\'{f}\', this, event)\\"><span class=\\"attachment-name\\">{n}</span><span class=\\"attachment-size'
+            '\\">({k} KB)</span></a><a href=\\"#delete\\" onclick=\\"return rcmail.command(\'remove-attachment\','
+            '\'{f}\', this, event)\\" title=\\"Delete\\" class=\\"delete\\" aria-label=\\"Delete {n}\\"></a>').format(
+                f=rcmfile, n=filename, k=(len(content) + 1023) // 1024)
+    upload_resp = response("application/json; charset=UTF-8", json.dumps({
+        "action": "upload", "unlock": "loading%d" % (ms + 1),
+        "exec": 'this.add2attachment_list("%s",{"html":"%s","name":"%s","mimetype":"application/pdf",'
+                '"classname":"application pdf","complete":true},"upload%d");\nthis.auto_save_start();\n' % (
+                    rcmfile, item, filename, ms)}, separators=(",", ":")).encode())
 
     to = "%s, %s" % (address(rnd), address(rnd))
     subject = "%s %s %s Q%d" % (rnd.choice(WORDS).capitalize(), rnd.choice(WORDS), rnd.choice(WORDS),
                                 rnd.randrange(1, 5))
     if rnd.random() < 0.3:
         subject += " " + rnd.choice(KOREAN)
+    # the compose form's fields in the order Roundcube 1.6.5 posts them
+    # (tests/pcaps/webmail/roundcube_send_attachment.pcap)
     fields = [("_token", token), ("_task", "mail"), ("_action", "send"), ("_id", compose_id),
-              ("_attachments", rcmfile), ("_from", "1"), ("_to", to), ("_cc", address(rnd)), ("_bcc", ""),
-              ("_replyto", ""), ("_followupto", ""), ("_subject", subject), ("editorSelector", "plain"),
-              ("_is_html", "0"), ("_message", text_of(rnd, args.body_kb * 1024)), ("_priority", "0"),
-              ("_store_target", "Sent"), ("_draft", "")]
+              ("_attachments", upload_id), ("_from", "1"), ("_to", to), ("_cc", address(rnd)), ("_bcc", ""),
+              ("_replyto", ""), ("_followupto", ""), ("_subject", subject), ("_draft_saveid", ""),
+              ("_draft", ""), ("_is_html", "0"), ("_framed", "1"),
+              ("_message", text_of(rnd, args.body_kb * 1024)), ("editorSelector", "plain"), ("_mdn", ""),
+              ("_dsn", ""), ("_keepformatting", ""), ("_priority", "0"), ("_store_target", "Sent")]
     if args.send_form == "multipart":
         # as a browser submits a form with enctype="multipart/form-data"
         sb = "----WebKitFormBoundary" + alnum(rnd, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -283,9 +298,12 @@ def session(n, rnd, args, clock):
         ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         ("Referer", compose_url)] + tail, form)
     send_resp = response("text/html; charset=UTF-8", (
-        '<!DOCTYPE html>\n<html><head><script type="text/javascript">\nif (window.parent && parent.rcmail) '
-        'parent.rcmail.sent_successfully("confirmation","Message sent successfully.",["Sent"],false);\n'
-        '</script></head><body></body></html>\n').encode())
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta http-equiv="content-type" content="text/html; '
+        'charset=UTF-8"><title></title>\n<meta name=\'generator\' content=\'Roundcube\'><script>\n'
+        'if (window.parent && parent.rcmail) {\n\tparent.rcmail.iframe_loaded("loading%d");\n'
+        '\tparent.rcmail.remove_compose_data("%s");\n\tparent.rcmail.sent_successfully("confirmation",'
+        '"Message sent successfully.",["Sent"],false);\n}\n</script>\n\n\n</head>\n<body>\n\n</body>\n'
+        '</html>' % (ms + 7, compose_id)).encode())
     return [(get, get_resp), (upload, upload_resp), (send, send_resp)]
 
 
