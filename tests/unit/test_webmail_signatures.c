@@ -393,6 +393,36 @@ static void test_roundcube(void)
 	CHECK_EQ_U(o.file_bytes, strlen(PDF));
 	free(b);
 
+	/* the compose POST as captured from roundcube 1.6.5 (Debian 12):
+	 * tests/pcaps/webmail/roundcube_send_plain.pcap, token and ids changed */
+	static const char cap[] =
+		"_token=ssDPhtc6YSxSge9mritWxJMYZTQca2gv&_task=mail&_action=send"
+		"&_id=19977485556b04a02e4e120&_attachments=&_from=1&_to=bob%40e2e.test"
+		"&_cc=carol%40e2e.test&_bcc=dave%40e2e.test&_replyto=&_followupto="
+		"&_subject=Meeting+minutes+2026-11&_draft_saveid=&_draft=&_is_html=0&_framed=1"
+		"&_message=Hello+Bob%2C%0D%0A%0D%0Athe+minutes+are+below.%0D%0A"
+		"&editorSelector=plain&_mdn=&_dsn=&_keepformatting=&_priority=0&_store_target=Sent";
+	struct spec c = {.method = "POST", .host = "mail.allowed.test", .path = "/",
+			 .query = "_task=mail&_unlock=loading1795465262376&_framed=1",
+			 .content_type = "application/x-www-form-urlencoded", .body = cap};
+	run(&c, &o);
+	CHECK(expect(&o, "Roundcube", WEBMAIL_SEND, "roundcube.send"));
+	CHECK_STR(o.to, "bob@e2e.test");
+	CHECK_STR(o.cc, "carol@e2e.test");
+	CHECK_STR(o.bcc, "dave@e2e.test");
+	CHECK_STR(o.subject, "Meeting minutes 2026-11");
+	CHECK_STR(o.compose_id, "19977485556b04a02e4e120");
+	CHECK_STR(o.body, "Hello Bob,\r\n\r\nthe minutes are below.\r\n");
+	CHECK_EQ_U(o.recipients, 3);
+
+	/* the login POST of the same captures is nothing */
+	struct spec li = {.method = "POST", .path = "/", .query = "_task=login",
+			  .content_type = "application/x-www-form-urlencoded",
+			  .body = "_token=x&_task=login&_action=login&_timezone=Asia%2FSeoul&_url="
+				  "&_user=alice%40e2e.test&_pass=secret"};
+	run(&li, &o);
+	CHECK_EQ_U(o.kind, WEBMAIL_NONE);
+
 	/* a mail list request of the same product is nothing */
 	struct spec l = {.method = "GET", .path = "/", .query = "_task=mail&_action=list&_mbox=INBOX"};
 	run(&l, &o);
