@@ -18,6 +18,11 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}"
 	"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# roundcube-core asks dbconfig-common for a database (default PostgreSQL,
+	# which fails without a server); the webmail tests use their own SQLite
+	# database, so none is configured.
+	echo 'roundcube-core roundcube/dbconfig-install boolean false' |
+		"${sudo_cmd[@]}" debconf-set-selections
 	"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
