@@ -358,6 +358,10 @@ static void on_field_begin(void *ctx, const struct form_field *f)
 		}
 		if (w->sink && w->sink->file_begin)
 			w->sink->file_begin(w->ctx, f->name, filename, ctype);
+		/* conditions see a file field with its file name as the value,
+		 * as the browser's form has it */
+		struct kept *k = kept_add(w, f->name);
+		kept_append(w, k, (const uint8_t *)filename, strlen(filename));
 		return;
 	}
 	w->kp = kept_add(w, f->name);

@@ -288,6 +288,20 @@ static void test_roles(void)
 	CHECK_EQ_U(r->recipients, 2);
 	webmail_request_free(w);
 
+	/* a file field is present for conditions, its value the file name */
+	struct webmail_signatures *fs = load("product = \"F\"; signatures = ( { id = \"f\"; kind = \"upload\";"
+					     " params = ( { name = \"up\"; matches = \"\\\\.pdf$\"; } ); } );");
+	CHECK(fs != NULL);
+	struct req qf = {.method = "POST", .path = "/", .content_type = MP,
+			 .body = "--XX\r\nContent-Disposition: form-data; name=\"up\"; filename=\"a.pdf\"\r\n"
+				 "\r\n%PDF\r\n--XX--\r\n"};
+	w = start(fs, &lim, &qf, &c);
+	r = feed(w, &qf, 0, &c);
+	CHECK_STR(r->signature, "f");
+	CHECK_EQ_U(r->kind, WEBMAIL_UPLOAD);
+	webmail_request_free(w);
+	webmail_signatures_free(fs);
+
 	/* a GET without body still gets a result; a signature may match it */
 	struct webmail_signatures *g = load("product = \"G\"; signatures = ( { id = \"g\"; kind = \"send\";"
 					    " method = \"GET\"; params = ( { name = \"do\"; equals = \"send\"; } );"
