@@ -462,7 +462,16 @@ static bool want_form(struct webmail_request *w)
 		return true;
 	if (w->form_failed || w->ended)
 		return false;
-	w->form = form_decoder_new(w->content_type, &w->lim.form, &form_cb, w);
+	/* a body whose type says nothing may be decoded as a candidate
+	 * signature says (Zimbra's JSON comes as application/soap+xml) */
+	const char *ct = w->content_type;
+	for (size_t i = 0; w->form_kind == FORM_RAW && w->sigs && i < w->sigs->n; i++)
+		if (w->cand[i] && w->sigs->v[i].decode) {
+			ct = w->sigs->v[i].decode;
+			w->form_kind = form_kind_of(ct);
+			break;
+		}
+	w->form = form_decoder_new(ct, &w->lim.form, &form_cb, w);
 	if (!w->form)
 		w->form_failed = true;
 	return w->form != NULL;

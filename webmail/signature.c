@@ -550,6 +550,18 @@ static bool parse_signature(struct load *ld, const config_setting_t *g, size_t i
 				continue;
 			if (compile_re(ld, st, ctx, v, re))
 				*has = true;
+		} else if (strcmp(key, "decode") == 0) {
+			/* products that label their JSON otherwise (Zimbra: soap+xml) */
+			const char *v = get_text(ld, st, ctx, false);
+			if (!v)
+				continue;
+			if (strcmp(v, "json") == 0)
+				s->decode = "application/json";
+			else if (strcmp(v, "urlencoded") == 0)
+				s->decode = "application/x-www-form-urlencoded";
+			else
+				SERR(ld, st, "signature '%s': decode '%s' is not json or urlencoded", sid,
+				     v);
 		} else if (strcmp(key, "params") == 0) {
 			if (!s->params)
 				parse_conds(ld, st, sid, false, &s->params, &s->nparams);
@@ -561,7 +573,7 @@ static bool parse_signature(struct load *ld, const config_setting_t *g, size_t i
 		} else {
 			SERR(ld, st,
 			     "signature '%s': unknown key '%s' (id, description, kind, method, host, "
-			     "path, query, params, headers, roles)",
+			     "path, query, headers, params, decode, roles)",
 			     sid, key);
 		}
 	}

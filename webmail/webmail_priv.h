@@ -37,6 +37,7 @@ struct signature {
 	const char *product;      /* into webmail_signatures.products */
 	enum webmail_kind kind;
 	char *method;             /* NULL: any */
+	const char *decode;       /* content type to decode an unrecognised body as, NULL: none */
 	regex_t host, path, query;  /* query: the raw query string, not decoded */
 	bool has_host, has_path, has_query;
 	struct sig_cond *params, *headers;

@@ -239,7 +239,7 @@ static void test_errors(void)
 		"    path = \"([a-z\"; },\n"                               /* 5 */
 		"  { id = \"c\"; kind = \"forward\"; },\n"                 /* 6 */
 		"  { id = \"a\"; kind = \"draft\"; },\n"                   /* 7 */
-		"  { id = \"d\"; kind = \"upload\";\n"                     /* 8 */
+		"  { id = \"d\"; kind = \"upload\"; decode = \"xml\";\n"    /* 8 */
 		"    roles = { to = [\"x\"]; recipients = [\"y\"]; }; },\n" /* 9 */
 		"  { id = \"e\"; kind = \"send\";\n"                       /* 10 */
 		"    params = ( { name = \"p\"; equals = \"1\"; present = true; },\n" /* 11 */
@@ -250,6 +250,7 @@ static void test_errors(void)
 	struct webmail_signatures *s = load_text(bad);
 	CHECK(s == NULL);
 	CHECK(has_error("t.conf", 3, "unknown key 'colour' (id, description, kind, method, host, path"));
+	CHECK(has_error("t.conf", 8, "decode 'xml' is not json or urlencoded"));
 	CHECK(has_error("t.conf", 5, "bad regex"));
 	CHECK(has_error("t.conf", 6, "kind 'forward' is not send, draft or upload"));
 	CHECK(has_error("t.conf", 7, "duplicate signature id 'a' (first at t.conf:3)"));
@@ -516,24 +517,27 @@ static void test_zimbra(void)
 		"\"mp\":[{\"ct\":\"multipart/alternative\",\"mp\":[{\"ct\":\"text/plain\","
 		"\"content\":{\"_content\":\"Please sign.\"}}]}],"
 		"\"attach\":{\"aid\":\"a7c1-42:9f\"}}}}}";
+	/* the web client labels its JSON soap+xml: the signature says decode json */
 	struct spec s = {.method = "POST", .path = "/service/soap/SendMsgRequest",
 			 .content_type = "application/soap+xml; charset=utf-8", .body = json};
-	/* the web client labels its JSON soap+xml: the decoder then sees raw
-	 * bytes, so say JSON as a JSON client does */
-	s.content_type = "application/json";
 	run(&s, &o);
 	CHECK(expect(&o, "Zimbra", WEBMAIL_SEND, "zimbra.send"));
 	CHECK_STR(o.to, "alice@example.org, bob@example.net, me@example.com");
 	CHECK_STR(o.subject, "Contract");
 	CHECK_STR(o.body, "Please sign.");
 	CHECK_EQ_U(o.recipients, 3);
+	/* a JSON client saying so gets the same */
+	s.content_type = "application/json";
+	run(&s, &o);
+	CHECK(expect(&o, "Zimbra", WEBMAIL_SEND, "zimbra.send"));
+	CHECK_STR(o.subject, "Contract");
 
 	static const char djson[] =
 		"{\"Body\":{\"SaveDraftRequest\":{\"_jsns\":\"urn:zimbraMail\","
 		"\"m\":{\"e\":[{\"t\":\"t\",\"a\":\"alice@example.org\"}],\"su\":{\"_content\":\"Draft\"},"
 		"\"mp\":[{\"ct\":\"text/plain\",\"content\":{\"_content\":\"unfinished\"}}]}}}}";
 	struct spec d = {.method = "POST", .path = "/service/soap/SaveDraftRequest",
-			 .content_type = "application/json", .body = djson};
+			 .content_type = "application/soap+xml; charset=utf-8", .body = djson};
 	run(&d, &o);
 	CHECK(expect(&o, "Zimbra", WEBMAIL_DRAFT, "zimbra.draft"));
 	CHECK_STR(o.subject, "Draft");
