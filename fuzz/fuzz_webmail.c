@@ -28,7 +28,7 @@ static const char builtin_sigs[] =
 	"   roles = { to = [\"_to\"]; cc = [\"_cc\"]; bcc = [\"_bcc\"]; from = [\"_from\"];\n"
 	"             subject = [\"_subject\"]; body = [\"_message\"];\n"
 	"             attachment = [\"_attachments\", \"_attachments[*\"]; compose_id = [\"_id\"]; }; },\n"
-	" { id = \"f.json\"; kind = \"send\"; path = \"/send$\";\n"
+	" { id = \"f.json\"; kind = \"send\"; path = \"/send$\"; decode = \"json\";\n"
 	"   headers = ( { name = \"content-type\"; matches = \"json\"; } );\n"
 	"   roles = { to = [\"to\", \"m.e.a\"]; subject = [\"subject\"]; body = [\"text\", \"m.mp*\"];\n"
 	"             none = [\"html\"]; }; },\n"

@@ -191,7 +191,8 @@ static const char *word_in(const char *path, const char *query, const char *cons
 	return NULL;
 }
 
-void generic_detect(const struct generic_input *in, uint32_t threshold, struct generic_verdict *v)
+void generic_detect(const struct generic_input *in, uint32_t threshold,
+		    struct generic_verdict *v)
 {
 	static const char *const mail_words[] = {"send", "compose", "mail", "message", "draft",
 						 NULL};
@@ -202,20 +203,20 @@ void generic_detect(const struct generic_input *in, uint32_t threshold, struct g
 
 	if (in->to_addrs) {
 		s += W_RECIPIENTS;
-		reason(v, "recipient field '%s' holds %u address(es)", in->role_first[WEBMAIL_ROLE_TO],
-		       in->to_addrs);
+		reason(v, "recipient field '%s' holds %u address(es)",
+		       in->role_first[WEBMAIL_ROLE_TO], in->to_addrs);
 	} else if (in->role_fields[WEBMAIL_ROLE_TO]) {
 		s += W_RECIPIENT_FIELD;
 		reason(v, "recipient field '%s' without addresses",
 		       in->role_first[WEBMAIL_ROLE_TO]);
 	}
 	uint32_t copies = in->cc_addrs + in->bcc_addrs;
-	enum webmail_role cr = in->role_fields[WEBMAIL_ROLE_CC] ? WEBMAIL_ROLE_CC : WEBMAIL_ROLE_BCC;
+	enum webmail_role cr =
+		in->role_fields[WEBMAIL_ROLE_CC] ? WEBMAIL_ROLE_CC : WEBMAIL_ROLE_BCC;
 	if (copies) {
 		s += W_COPY;
 		reason(v, "cc/bcc field '%s' holds %u address(es)",
-		       in->cc_addrs ? in->role_first[WEBMAIL_ROLE_CC] : in->role_first[WEBMAIL_ROLE_BCC],
-		       copies);
+		       in->role_first[in->cc_addrs ? WEBMAIL_ROLE_CC : WEBMAIL_ROLE_BCC], copies);
 	} else if (in->role_fields[cr]) {
 		s += W_COPY_FIELD;
 		reason(v, "cc/bcc field '%s'", in->role_first[cr]);
@@ -229,7 +230,8 @@ void generic_detect(const struct generic_input *in, uint32_t threshold, struct g
 	}
 	if (in->body_bytes) {
 		s += W_BODY;
-		reason(v, "body field '%s' with %u bytes of text", in->role_first[WEBMAIL_ROLE_BODY],
+		reason(v, "body field '%s' with %u bytes of text",
+		       in->role_first[WEBMAIL_ROLE_BODY],
 		       in->body_bytes > 0xffffffffu ? 0xffffffffu : (unsigned)in->body_bytes);
 	}
 	if (in->files || in->attachment_refs) {

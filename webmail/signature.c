@@ -126,7 +126,9 @@ bool sig_cond_eval(const struct sig_cond *c, const char *const *names, const cha
 		   size_t n, bool nocase_names)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (nocase_names ? strcasecmp(names[i], c->name) != 0 : strcmp(names[i], c->name) != 0)
+		bool same = nocase_names ? strcasecmp(names[i], c->name) == 0
+					 : strcmp(names[i], c->name) == 0;
+		if (!same)
 			continue;
 		const char *v = values[i];
 		switch (c->op) {
@@ -409,7 +411,8 @@ static bool parse_roles(struct load *ld, const config_setting_t *g, const char *
 			if (m == 0)
 				SERR(ld, st, "signature '%s': role '%s' lists no field names", sid, key);
 			for (int k = 0; k < m; k++) {
-				const config_setting_t *e = config_setting_get_elem(st, (unsigned)k);
+				const config_setting_t *e =
+					config_setting_get_elem(st, (unsigned)k);
 				if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 					SERR(ld, e, "signature '%s': role '%s': field names must be strings",
 					     sid, key);
@@ -541,7 +544,9 @@ static bool parse_signature(struct load *ld, const config_setting_t *g, size_t i
 			s->method = strdup(v);
 		} else if (strcmp(key, "host") == 0 || strcmp(key, "path") == 0 ||
 			   strcmp(key, "query") == 0) {
-			regex_t *re = key[0] == 'h' ? &s->host : key[0] == 'p' ? &s->path : &s->query;
+			regex_t *re = key[0] == 'h'   ? &s->host
+				      : key[0] == 'p' ? &s->path
+						      : &s->query;
 			bool *has = key[0] == 'h'   ? &s->has_host
 				    : key[0] == 'p' ? &s->has_path
 						    : &s->has_query;

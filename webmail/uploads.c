@@ -200,7 +200,8 @@ static struct upload_entry *lookup(struct webmail_uploads *u, const struct uploa
 
 static void sweep(struct webmail_uploads *u, uint64_t now)
 {
-	for (unsigned i = 0; i < UPLOADS_SWEEP && u->lru_head && expired(u, u->lru_head, now); i++) {
+	for (unsigned i = 0; i < UPLOADS_SWEEP && u->lru_head && expired(u, u->lru_head, now);
+	     i++) {
 		u->st.expired++;
 		entry_remove(u, u->lru_head);
 	}

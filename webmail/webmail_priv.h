@@ -90,6 +90,7 @@ struct generic_verdict {
 	uint32_t reason_count;
 };
 
-void generic_detect(const struct generic_input *in, uint32_t threshold, struct generic_verdict *out);
+void generic_detect(const struct generic_input *in, uint32_t threshold,
+		    struct generic_verdict *out);
 
 #endif
