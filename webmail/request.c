@@ -11,7 +11,11 @@
  *
  * Memory per request is bounded: role copies by max_field_copy per role,
  * condition copies by max_param_copy x max_kept_fields; body text and files
- * are never held. */
+ * are never held.
+ *
+ * Every byte of a non-file field reaches inspection: body and other fields
+ * stream as text, role values (to, subject...) are copied, and what does
+ * not fit in a copy streams as text too. */
 #include "webmail/webmail.h"
 
 #include <errno.h>
@@ -170,9 +174,15 @@ static void role_begin(struct webmail_request *w, enum webmail_role r, const cha
 		str_copy(b->first, sizeof(b->first), name);
 }
 
+static void emit_text(struct webmail_request *w, enum webmail_role r, const char *field,
+		      const uint8_t *d, size_t n);
+
 /* Append a role field's bytes; a field joins the earlier ones with ", "
- * once its first byte arrives (empty fields add nothing). */
-static void role_append(struct webmail_request *w, enum webmail_role r, const uint8_t *d, size_t n)
+ * once its first byte arrives (empty fields add nothing).  What does not
+ * fit is cut from the copy (counted) but still streamed as text, so a huge
+ * "subject" cannot carry text past inspection. */
+static void role_append(struct webmail_request *w, enum webmail_role r, const char *field,
+			const uint8_t *d, size_t n)
 {
 	struct role_buf *b = &w->roles[r];
 	size_t cap = w->lim.max_field_copy;
@@ -181,6 +191,7 @@ static void role_append(struct webmail_request *w, enum webmail_role r, const ui
 	if (!b->s) {
 		if (!(b->s = malloc(cap + 1))) {
 			w->truncated = true;
+			emit_text(w, r, field, d, n);
 			return;
 		}
 		b->s[0] = '\0';
@@ -192,14 +203,16 @@ static void role_append(struct webmail_request *w, enum webmail_role r, const ui
 				b->s[b->len++] = *sep;
 		}
 	}
-	size_t room = cap - b->len;
-	if (n > room) {
-		n = room;
+	size_t room = cap - b->len, k = n;
+	if (k > room) {
+		k = room;
 		w->truncated = true;
 	}
-	memcpy(b->s + b->len, d, n);
-	b->len += n;
+	memcpy(b->s + b->len, d, k);
+	b->len += k;
 	b->s[b->len] = '\0';
+	if (k < n)
+		emit_text(w, r, field, d + k, n - k);
 }
 
 static void role_field_end(struct webmail_request *w)
@@ -210,6 +223,7 @@ static void role_field_end(struct webmail_request *w)
 	w->sep_pending = false;
 }
 
+/* Text to the body scope; body_bytes counts the body role's. */
 static void emit_text(struct webmail_request *w, enum webmail_role r, const char *field,
 		      const uint8_t *d, size_t n)
 {
@@ -282,7 +296,7 @@ static void take_query(struct webmail_request *w, const char *q)
 			if (role_is_copied(r)) {
 				role_begin(w, r, name);
 				w->sep_pending = true;
-				role_append(w, r, (const uint8_t *)val, vlen);
+				role_append(w, r, name, (const uint8_t *)val, vlen);
 				role_field_end(w);
 			} else if (r == WEBMAIL_ROLE_BODY) {
 				role_begin(w, r, name);
@@ -377,12 +391,15 @@ static void on_field_data(void *ctx, const struct form_field *f, const uint8_t *
 		return;
 	}
 	kept_append(w, w->kp, d, n);
-	if (role_is_copied(w->role))
-		role_append(w, w->role, d, n);
-	else if (w->role == WEBMAIL_ROLE_ATTACHMENT)
+	if (role_is_copied(w->role)) {
+		role_append(w, w->role, f->name, d, n);
+		return;
+	}
+	/* attachment references (upload ids) stream too: a field's name must
+	 * not decide whether its text is inspected */
+	if (w->role == WEBMAIL_ROLE_ATTACHMENT)
 		w->attachment_refs |= n > 0;
-	else
-		emit_text(w, w->role, f->name, d, n);
+	emit_text(w, w->role, f->name, d, n);
 }
 
 static void on_field_end(void *ctx, const struct form_field *f, uint64_t size)

@@ -246,10 +246,11 @@ static void test_roles(void)
 	CHECK_EQ_U(r->recipients, 2);
 	CHECK_EQ_U(r->fields, 9);
 	CHECK_EQ_U(r->form, FORM_URLENCODED);
+	/* role values are copied, not streamed; everything else streams */
 	CHECK_STR(c.text, "<none:topic2>x<none:html>1<body:txt>body text<body:message>more"
-			  "<none:other>zzz");
+			  "<attachment:att[0]>f1<none:other>zzz");
 	CHECK_EQ_U(r->body_bytes, strlen("body text") + strlen("more"));
-	CHECK_EQ_U(r->text_bytes, strlen("x1body textmorezzz"));
+	CHECK_EQ_U(r->text_bytes, strlen("x1body textmoref1zzz"));
 	webmail_request_free(w);
 
 	/* params decide at the end: draft present -> t.send fails, t.other
@@ -404,6 +405,10 @@ static void test_caps(void)
 	CHECK_STR(r->cc, "c@d.ef");
 	CHECK_EQ_U(r->truncated_fields, 2);
 	CHECK_EQ_U(strlen(r->to), 16);
+	/* what the copies could not hold is still inspected, as text */
+	CHECK_STR(c->text, "<to:to>g,bob@example.net<subject:subject>XYZ");
+	CHECK_EQ_U(r->text_bytes, strlen("g,bob@example.netXYZ"));
+	CHECK_EQ_U(r->body_bytes, 0);
 	webmail_request_free(w);
 
 	/* joined values share the cap */
