@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A complete private webmail in one network namespace, for the webmail tests
 # and captures: Debian's Roundcube (php -S on ADDR:80), Dovecot (IMAP on
 # 127.0.0.1:143, one passwd-file user, Maildir under WORK) and, for captures,
