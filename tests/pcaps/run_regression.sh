@@ -40,6 +40,9 @@ shopt -s nullglob
 for dir in public made crafted content webmail; do
 	conf=$HERE/policy/regression.conf
 	[ -f "$HERE/$dir/policy/postern.conf" ] && conf=$HERE/$dir/policy/postern.conf
+	# The webmail captures are judged by the content policy (its rules have
+	# webmail scopes; its webmail group lists their hosts).
+	[ "$dir" = webmail ] && conf=$HERE/content/policy/postern.conf
 	for pcap in "$HERE/$dir"/*.pcap "$HERE/$dir"/*.pcapng; do
 		name=$(basename "$pcap")
 		stem=${name%.pcapng}; stem=${stem%.pcap}

@@ -312,6 +312,65 @@ static void test_tls_denied(void)
 	world_down(&w2);
 }
 
+/* Real Roundcube sessions under the content policy (tests/pcaps/content/policy,
+ * whose webmail group denies mail.denied.test with a redirect and approves
+ * mail.allowed.test). */
+static void webmail_world(struct world *w)
+{
+	char conf[4096];
+	snprintf(conf, sizeof conf,
+		 "internal_networks = [\"10.97.80.1/32\"];\n"
+		 "rules = [\"%s/tests/pcaps/content/policy/content.rules\"];\n"
+		 "store = { enabled = false; };\n"
+		 "actions = { blocked_extension = \"reset\"; };\n"
+		 "webmail = { signatures = \"%s/etc/webmail\";\n"
+		 "  block_page = \"http://block.postern.test/blocked\";\n"
+		 "  services = (\n"
+		 "    { name = \"denied-webmail\"; domains = [\"mail.denied.test\"]; list = \"deny\"; },\n"
+		 "    { name = \"approved-webmail\"; domains = [\"mail.allowed.test\"]; list = \"allow\"; } ); };\n",
+		 root, root);
+	CHECK(world_up(w, conf) == 0);
+}
+
+static void test_webmail_redirect(void)
+{
+	struct world w = {0};
+	webmail_world(&w);
+	struct answers a;
+
+	/* Denied host: login, mailbox list and compose pass; the send's last
+	 * packet is the one redirected, everything before it was accepted. */
+	feed(&w, "tests/pcaps/webmail/roundcube_send_denied_host.pcap", &a);
+	CHECK_EQ_U(a.redirect, 1);
+	CHECK_EQ_U(a.reset, 0);
+	CHECK(a.first_redirect > 20);
+	CHECK_EQ_U(a.accept_before_redirect, a.first_redirect - 1);
+	CHECK(a.redirect_v.from_client);
+	CHECK_EQ_U(a.redirect_v.server_port, 80);
+	CHECK(a.redirect_v.payload_len > 0);
+	CHECK_EQ_U(pipeline_stats(w.pl)->webmail_sends, 1);
+	CHECK_EQ_U(pipeline_stats(w.pl)->redirects, 1);
+	/* Nothing else of that connection was dropped but client data. */
+	CHECK_EQ_U(a.accept + a.drop + a.redirect, a.n);
+
+	/* Approved host, clean send: every packet accepted. */
+	feed(&w, "tests/pcaps/webmail/roundcube_send_plain.pcap", &a);
+	CHECK_EQ_U(a.accept, a.n);
+	CHECK_EQ_U(a.redirect + a.reset + a.drop, 0);
+
+	/* Approved host, a send with two resident registration numbers: the
+	 * content policy blocks it the configured way (redirect). */
+	feed(&w, "tests/pcaps/webmail/roundcube_send_dlp.pcap", &a);
+	CHECK_EQ_U(a.redirect, 1);
+	CHECK_EQ_U(a.accept_before_redirect, a.first_redirect - 1);
+
+	/* An upload of invoice.pdf.exe is stopped at upload time. */
+	feed(&w, "tests/pcaps/webmail/roundcube_upload_exe.pcap", &a);
+	CHECK_EQ_U(a.redirect, 1);
+	CHECK_EQ_U(pipeline_stats(w.pl)->webmail_uploads, 1);
+	world_down(&w);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -320,5 +379,6 @@ int main(int argc, char **argv)
 	RUN(test_starttls_bypass);
 	RUN(test_hold_for_dns);
 	RUN(test_tls_denied);
+	RUN(test_webmail_redirect);
 	return tl_finish();
 }
