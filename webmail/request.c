@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -513,6 +514,32 @@ static const char *role_str(const struct webmail_request *w, enum webmail_role r
 	return w->roles[r].s ? w->roles[r].s : "";
 }
 
+/* Roles were given as fields began, by every signature still a candidate
+ * then; once one signature matched, a role it does not name (the send's
+ * "_from" seen in an upload's query) is not this request's. */
+static void drop_foreign_roles(struct webmail_request *w, const struct signature *s)
+{
+	static const size_t off[WEBMAIL_ROLE_COUNT] = {
+		[WEBMAIL_ROLE_TO] = offsetof(struct webmail_result, to),
+		[WEBMAIL_ROLE_CC] = offsetof(struct webmail_result, cc),
+		[WEBMAIL_ROLE_BCC] = offsetof(struct webmail_result, bcc),
+		[WEBMAIL_ROLE_FROM] = offsetof(struct webmail_result, from),
+		[WEBMAIL_ROLE_SUBJECT] = offsetof(struct webmail_result, subject),
+		[WEBMAIL_ROLE_COMPOSE_ID] = offsetof(struct webmail_result, compose_id),
+	};
+	for (unsigned r = 0; r < WEBMAIL_ROLE_COUNT; r++) {
+		if (!role_is_copied((enum webmail_role)r))
+			continue;
+		bool named = false;
+		for (size_t i = 0; i < s->nroles && !named; i++)
+			named = s->roles[i].role == (enum webmail_role)r;
+		if (!named)
+			*(const char **)(void *)((char *)&w->res + off[r]) = "";
+	}
+	w->res.recipients = webmail_count_addresses(w->res.to) + webmail_count_addresses(w->res.cc) +
+			    webmail_count_addresses(w->res.bcc);
+}
+
 static void decide(struct webmail_request *w)
 {
 	struct webmail_result *res = &w->res;
@@ -544,6 +571,7 @@ static void decide(struct webmail_request *w)
 		res->product = w->product;
 		res->signature = w->signature;
 		res->confidence = 100;
+		drop_foreign_roles(w, s);
 		break;
 	}
 	free(names);
