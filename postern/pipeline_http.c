@@ -444,17 +444,24 @@ static void on_request_begin(void *ctx, const struct http_request *r)
 	slot->app = app;
 	slot->index = r->index;
 	slot->start_us = pl->now_us;
-	const struct mail_policy *mp = policy_of(pl);
-	slot->wm = webmail_request_begin(mp ? mp->webmail : NULL, &pl->cfg.webmail, r, &sink, slot);
-	if (!slot->wm) {
-		pl->stats.parser_alloc_failed++;
-		free(slot);
-		return;
-	}
-	if (pl->cfg.scanner && (r->content_length > 0 || r->chunked)) {
+	bool has_body = r->content_length > 0 || r->chunked;
+	if (pl->cfg.scanner && has_body) {
 		slot->scan = mail_scan_begin_webmail(pl->cfg.scanner, &flow_get_info(app->flow)->tuple.client);
 		if (slot->scan)
 			pl->stats.http_inspected++;
+	}
+	/* The signatures belong to the policy generation of the scanner: an open
+	 * scan keeps that generation alive across a reload until the request is
+	 * over.  A request without a body ends within this callback chain; one
+	 * whose scan could not be had gets the generic detector only. */
+	const struct mail_policy *mp = policy_of(pl);
+	const struct webmail_signatures *sigs = mp && (!has_body || slot->scan) ? mp->webmail : NULL;
+	slot->wm = webmail_request_begin(sigs, &pl->cfg.webmail, r, &sink, slot);
+	if (!slot->wm) {
+		pl->stats.parser_alloc_failed++;
+		mail_scan_free(slot->scan);
+		free(slot);
+		return;
 	}
 	app->hreq[free_i] = slot;
 }
