@@ -122,12 +122,14 @@ cat >"$RC_DIR/sogo.conf" <<EOF
   SOGoSieveScriptsEnabled = NO;
   SOGoMailAuxiliaryUserAccountsEnabled = NO;
   SOGoMemcachedHost = 127.0.0.1;
+  SOGoMailSpoolPath = "$RC_DIR/spool";
   WOWorkersCount = 1;
 }
 EOF
 chmod 644 "$RC_DIR/sogo.conf"
-mkdir -p "$RC_DIR/home"
-chown sogo "$RC_DIR/home"
+# sogod's HOME and the spool of drafts being composed (default /var/spool/sogo)
+mkdir -p "$RC_DIR/home" "$RC_DIR/spool"
+chown sogo "$RC_DIR/home" "$RC_DIR/spool"
 # a private mount namespace: our config over /etc/sogo/sogo.conf, for sogod only
 ip netns exec "$NS_S" unshare -m --propagation private sh -c '
 	mount --bind "$1" /etc/sogo/sogo.conf &&

@@ -467,6 +467,68 @@ static void test_sogo(void)
 	CHECK_STR(o.file_name, "plan.pdf");
 	CHECK_EQ_U(o.file_size, strlen(PDF));
 	free(b);
+
+	/* as captured from SOGo 5.8 (Debian 12), tests/pcaps/webmail/
+	 * sogo_session.pcap: the user in the path percent-encoded, the editable
+	 * message as the Angular UI posts it (isHTML a number, locale), the same
+	 * body to save and then to send; uploaded files are not listed in it */
+	static const char cap[] =
+		"{\"to\":[\"bob@e2e.test\"],\"cc\":[\"Carol Example <carol@e2e.test>\"],"
+		"\"bcc\":[\"dave@e2e.test\"],\"isHTML\":1,\"text\":\"<p>Hi Bob,</p><p>&nbsp;</p>"
+		"<p>the minutes are attached.</p><p>&nbsp;</p><p>Alice</p>\","
+		"\"from\":\"Alice Example <alice@e2e.test>\",\"locale\":\"en\","
+		"\"subject\":\"Meeting minutes 2026-11-23\"}";
+	struct spec c = {.method = "POST", .host = "mail.allowed.test",
+			 .path = "/SOGo/so/alice%40e2e.test/Mail/0/folderDrafts/newDraft1795466497-1/send",
+			 .content_type = "application/json;charset=utf-8", .body = cap,
+			 .headers = {{"content-type", "application/json;charset=utf-8"},
+				     {"x-xsrf-token", "576479df94d454dea22aaefcde4f073a6d926482"}}};
+	run(&c, &o);
+	CHECK(expect(&o, "SOGo", WEBMAIL_SEND, "sogo.send"));
+	CHECK_STR(o.to, "bob@e2e.test");
+	CHECK_STR(o.cc, "Carol Example <carol@e2e.test>");
+	CHECK_STR(o.bcc, "dave@e2e.test");
+	CHECK_STR(o.from, "Alice Example <alice@e2e.test>");
+	CHECK_STR(o.subject, "Meeting minutes 2026-11-23");
+	CHECK_STR(o.body, "<p>Hi Bob,</p><p>&nbsp;</p><p>the minutes are attached.</p>"
+			  "<p>&nbsp;</p><p>Alice</p>");
+	CHECK_EQ_U(o.recipients, 3);
+	c.path = "/SOGo/so/alice%40e2e.test/Mail/0/folderDrafts/newDraft1795466497-1/save";
+	run(&c, &o);
+	CHECK(expect(&o, "SOGo", WEBMAIL_DRAFT, "sogo.draft"));
+	CHECK_EQ_U(o.recipients, 3);
+
+	/* the captured upload: a browser's boundary, the file's own type */
+#define GECKO "----geckoformboundary454df737a41a413782da1727a173c54f"
+	static const char capu[] =
+		"--" GECKO "\r\nContent-Disposition: form-data; name=\"attachments\"; "
+		"filename=\"minutes.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+		PDF "\r\n--" GECKO "--\r\n";
+	struct spec cu = {.method = "POST", .host = "mail.allowed.test",
+			  .path = "/SOGo/so/alice%40e2e.test/Mail/0/folderDrafts/newDraft1795466497-1/save",
+			  .content_type = "multipart/form-data; boundary=" GECKO, .body = capu,
+			  .headers = {{"content-type", "multipart/form-data; boundary=" GECKO}}};
+#undef GECKO
+	run(&cu, &o);
+	CHECK(expect(&o, "SOGo", WEBMAIL_UPLOAD, "sogo.upload"));
+	CHECK_STR(o.file_name, "minutes.pdf");
+	CHECK_STR(o.file_field, "attachments");
+	CHECK_EQ_U(o.file_size, strlen(PDF));
+
+	/* the other JSON POSTs of the session are nothing: the login and the
+	 * mailbox listing */
+	struct spec li = {.method = "POST", .path = "/SOGo/connect",
+			  .content_type = "application/json;charset=utf-8",
+			  .body = "{\"userName\":\"alice@e2e.test\",\"password\":\"secret\",\"rememberLogin\":0}",
+			  .headers = {{"content-type", "application/json;charset=utf-8"}}};
+	run(&li, &o);
+	CHECK_EQ_U(o.kind, WEBMAIL_NONE);
+	struct spec mv = {.method = "POST", .path = "/SOGo/so/alice%40e2e.test/Mail/0/folderINBOX/view",
+			  .content_type = "application/json;charset=utf-8",
+			  .body = "{\"sortingAttributes\":{\"sort\":\"date\",\"asc\":0}}",
+			  .headers = {{"content-type", "application/json;charset=utf-8"}}};
+	run(&mv, &o);
+	CHECK_EQ_U(o.kind, WEBMAIL_NONE);
 }
 
 static void test_horde(void)
