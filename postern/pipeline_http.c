@@ -370,6 +370,15 @@ static void store_http(struct pipeline *pl, const struct flow_info *fi,
 	}
 	json_object_set_new(rec, "flow", json_string(flow_id));
 	json_object_set_new(rec, "ts_commit_us", json_integer((json_int_t)slot->commit_us));
+	/* what `postern verdicts` lists and filters by: the request number and
+	 * the recipient fields */
+	json_object_set_new(rec, "tx", json_integer(slot->index));
+	json_t *rcpt = json_array();
+	const char *const vals[] = {slot->res->to, slot->res->cc, slot->res->bcc};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		if (vals[i] && vals[i][0])
+			json_array_append_new(rcpt, event_json_text(vals[i]));
+	json_object_set_new(rec, "rcpt", rcpt);
 	char *text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
 	if (!text || !store_put(pl->cfg.store, slot->commit_us, flow_id, slot->index, text,

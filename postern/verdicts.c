@@ -23,7 +23,7 @@ static const char verdicts_usage[] =
 	"      --db DIR           the verdict store (LMDB environment directory)\n"
 	"      --since TIME       records committed at or after TIME\n"
 	"      --until TIME       records committed before TIME (not at it)\n"
-	"      --verdict V        'accept' or 'reset'\n"
+	"      --verdict V        'accept', 'reset' or 'redirect' (webmail)\n"
 	"      --sender S         the envelope sender contains S (case-insensitive)\n"
 	"      --recipient S      a recipient contains S (case-insensitive)\n"
 	"      --rule ID          a reason of the verdict is rule ID (exact)\n"
@@ -188,7 +188,7 @@ static void put_column(FILE *out, const char *s, size_t width, bool last)
 }
 
 /* Column widths: a flow id of two IPv4 endpoints fits whole. */
-enum { W_TIME = 20, W_VERDICT = 7, W_FLOW = 43, W_TX = 3, W_FROM = 28, W_TO = 32, W_SUBJECT = 32 };
+enum { W_TIME = 20, W_VERDICT = 8, W_FLOW = 43, W_TX = 3, W_FROM = 28, W_TO = 32, W_SUBJECT = 32 };
 #define W_LAST 1024 /* the reasons: not cut */
 
 static void put_header(FILE *out)
@@ -338,8 +338,9 @@ int cmd_verdicts(int argc, char **argv)
 			}
 			break;
 		case OPT_VERDICT:
-			if (strcmp(optarg, "accept") && strcmp(optarg, "reset")) {
-				cli_error("verdicts: --verdict: '%s' is not 'accept' or 'reset'", optarg);
+			if (strcmp(optarg, "accept") && strcmp(optarg, "reset") && strcmp(optarg, "redirect")) {
+				cli_error("verdicts: --verdict: '%s' is not 'accept', 'reset' or 'redirect'",
+					  optarg);
 				return 2;
 			}
 			f.verdict = optarg;

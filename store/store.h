@@ -50,7 +50,7 @@ void store_stats(struct store *s, struct store_stats *out);
 /* Listing, for postern verdicts.  Every set field must match. */
 struct store_filter {
 	uint64_t since_us, until_us;  /* commit time range [since, until); 0 = open */
-	const char *verdict;          /* "accept" / "reset" or NULL */
+	const char *verdict;          /* "accept" / "reset" / "redirect" or NULL */
 	const char *sender;           /* substring of mail_from (case-insensitive) or NULL */
 	const char *recipient;        /* substring of any recipient or NULL */
 	const char *rule;             /* a reason with this rule id or NULL */

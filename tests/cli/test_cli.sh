@@ -78,6 +78,17 @@ check "verdicts: --since after everything lists nothing" \
 	[ "$("$POSTERN" verdicts --db "$TMP/db" --json --since 2100-01-01 | wc -l)" = 0 ]
 check "verdicts: text output has a header and the reason ids" \
 	bash -c "\"$POSTERN\" verdicts --db \"$TMP/db\" --verdict reset | grep -q virus"
+# webmail requests are records too: redirects listed and filtered by recipient
+WEBMAIL=$(cd "$CONTENT/../webmail" && pwd)
+(cd "$WEBMAIL" && "$POSTERN" replay --config ../content/policy/postern.conf --db "$TMP/wdb" ./*.pcap) \
+	>"$TMP/wevents.jsonl" 2>"$TMP/wreplay.err"
+check "replay --db webmail: exit 0" [ $? = 0 ]
+redirects=$(grep -c '"verdict":"redirect"' "$TMP/wevents.jsonl")
+check "webmail: some requests redirected" [ "$redirects" -ge 2 ]
+check "verdicts: --verdict redirect" \
+	[ "$("$POSTERN" verdicts --db "$TMP/wdb" --json --verdict redirect | wc -l)" = "$redirects" ]
+check "verdicts: --recipient finds the webmail send to carol" \
+	bash -c "\"$POSTERN\" verdicts --db \"$TMP/wdb\" --recipient carol | grep -q 'denied-webmail'"
 check "verdicts: bad --since is a usage error" status_is 2 "$POSTERN" verdicts --db "$TMP/db" --since yesterday
 check "verdicts: missing store exits 1" status_is 1 "$POSTERN" verdicts --db "$TMP/nothing"
 
