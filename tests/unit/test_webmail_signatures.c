@@ -534,11 +534,17 @@ static void test_sogo(void)
 static void test_horde(void)
 {
 	struct outcome o;
+	/* the compose form as compose-dimp.js uniqueSubmit() posts it: the
+	 * fields in document order (Prototype's Form.serialize, no file input),
+	 * then addr_ac (sendParams, a send only) and token */
 	static const char form[] =
 		"html=0&composeCache=a1b2c3d4e5&composeHmac=ff&request_read_receipt=0&user=me"
-		"&identity=0&to=alice%40example.org%2C+%22Doe%2C+John%22+%3Cjd%40example.net%3E"
+		"&save_attachments_select=0&MAX_FILE_SIZE=5242880&save_sent_mail=1"
+		"&save_sent_mail_mbox=U2VudA&priority=normal&identity=0"
+		"&to=alice%40example.org%2C+%22Doe%2C+John%22+%3Cjd%40example.net%3E"
 		"&cc=&bcc=&subject=Budget+2026&message=Dear+all%2C%0D%0Abudget+attached."
-		"&priority=normal&save_sent_mail=1&token=tok";
+		"&addr_ac=%5B%7B%22addr%22%3A%22alice%40example.org%22%2C%22id%22%3A%22to%22"
+		"%2C%22itemid%22%3A%221%22%7D%5D&token=tok";
 	struct spec s = {.method = "POST", .path = "/horde/services/ajax.php/imp/sendMessage",
 			 .content_type = "application/x-www-form-urlencoded; charset=UTF-8",
 			 .body = form, .headers = {{"x-requested-with", "XMLHttpRequest"}}};
@@ -555,16 +561,120 @@ static void test_horde(void)
 	CHECK(expect(&o, "Horde IMP", WEBMAIL_DRAFT, "horde.draft"));
 	CHECK_STR(o.compose_id, "a1b2c3d4e5");
 
-	const struct part up[] = {{"composeCache", "a1b2c3d4e5", NULL},
-				  {"file_upload[]", PDF, "budget.pdf"}};
-	char *b = multipart(up, 2);
+	/* a file dropped on the window: uploadAttachmentAjax(), FormData with
+	 * one file in file_upload (no []) */
+	const struct part up[] = {{"composeCache", "a1b2c3d4e5", NULL}, {"json_return", "1", NULL},
+				  {"token", "tok", NULL}, {"file_id", "1", NULL},
+				  {"file_upload", PDF, "budget.pdf"}};
+	char *b = multipart(up, 5);
 	struct spec u = {.method = "POST", .path = "/horde/services/ajax.php/imp/addAttachment",
 			 .content_type = MP_TYPE, .body = b};
 	run(&u, &o);
 	CHECK(expect(&o, "Horde IMP", WEBMAIL_UPLOAD, "horde.upload"));
 	CHECK_STR(o.compose_id, "a1b2c3d4e5");
 	CHECK_STR(o.file_name, "budget.pdf");
+	CHECK_STR(o.file_field, "file_upload");
 	free(b);
+
+	/* as captured from IMP 6.2.27 (Debian 12), tests/pcaps/webmail/
+	 * horde_session.pcap: the send, Horde at the web root */
+	static const char cap[] =
+		"html=0&composeCache=KT1jw8GObbbk5UkTm5fdZ7E&composeHmac=ce41a4a33e057d0f0d1e8610660d"
+		"9569475e3684&request_read_receipt=0&user=alice%40e2e.test&save_attachments_select=0"
+		"&MAX_FILE_SIZE=5242880&save_sent_mail=1&save_sent_mail_mbox=U2VudA&priority=normal"
+		"&identity=0&to=bob%40e2e.test&cc=Carol+Example+%3Ccarol%40e2e.test%3E"
+		"&bcc=dave%40e2e.test&subject=Meeting+minutes+2026-11-23"
+		"&message=Hi+Bob%2C%0D%0A%0D%0Athe+minutes+are+attached.%0D%0A%0D%0AAlice%0D%0A"
+		"&addr_ac=%5B%7B%22addr%22%3A%22bob%40e2e.test%22%2C%22id%22%3A%22to%22%2C%22itemid"
+		"%22%3A%221%22%7D%2C%7B%22addr%22%3A%22Carol+Example+%3Ccarol%40e2e.test%3E%22%2C"
+		"%22id%22%3A%22cc%22%2C%22itemid%22%3A%221%22%7D%2C%7B%22addr%22%3A%22dave%40e2e"
+		".test%22%2C%22id%22%3A%22bcc%22%2C%22itemid%22%3A%221%22%7D%5D"
+		"&token=YNDPcbA71FLHAtX0kTwyI3O";
+	struct spec c = {.method = "POST", .host = "mail.allowed.test",
+			 .path = "/services/ajax.php/imp/sendMessage",
+			 .content_type = "application/x-www-form-urlencoded; charset=UTF-8", .body = cap,
+			 .headers = {{"content-type", "application/x-www-form-urlencoded; charset=UTF-8"},
+				     {"x-requested-with", "XMLHttpRequest"},
+				     {"x-prototype-version", "1.7.3"}}};
+	run(&c, &o);
+	CHECK(expect(&o, "Horde IMP", WEBMAIL_SEND, "horde.send"));
+	CHECK_STR(o.to, "bob@e2e.test");
+	CHECK_STR(o.cc, "Carol Example <carol@e2e.test>");
+	CHECK_STR(o.bcc, "dave@e2e.test");
+	CHECK_STR(o.subject, "Meeting minutes 2026-11-23");
+	CHECK_STR(o.compose_id, "KT1jw8GObbbk5UkTm5fdZ7E");
+	CHECK_STR(o.body, "Hi Bob,\r\n\r\nthe minutes are attached.\r\n\r\nAlice\r\n");
+	CHECK_EQ_U(o.recipients, 3);
+
+	/* the captured draft: a UTF-8 subject, no addr_ac */
+	static const char capd[] =
+		"html=0&composeCache=RimrQBn5OaE9-ce_Bz3mDoZ&composeHmac=1b97e54ee947f094037a415721851"
+		"0170285b83d&request_read_receipt=0&user=alice%40e2e.test&save_attachments_select=0"
+		"&MAX_FILE_SIZE=5242880&save_sent_mail=1&save_sent_mail_mbox=U2VudA&priority=normal"
+		"&identity=0&to=bob%40e2e.test&cc=&bcc="
+		"&subject=%EC%98%88%EC%82%B0+%EC%95%84%EC%9D%B4%EB%94%94%EC%96%B4+%2F+budget+ideas"
+		"&message=Bob%2C%0D%0A%0D%0Asome+ideas+for+the+budget%2C+to+finish+later.%0D%0A"
+		"&token=YNDPcbA71FLHAtX0kTwyI3O";
+	c.path = "/services/ajax.php/imp/saveDraft";
+	c.body = capd;
+	run(&c, &o);
+	CHECK(expect(&o, "Horde IMP", WEBMAIL_DRAFT, "horde.draft"));
+	CHECK_STR(o.to, "bob@e2e.test");
+	CHECK_STR(o.subject, "\xec\x98\x88\xec\x82\xb0 \xec\x95\x84\xec\x9d\xb4\xeb\x94\x94"
+			     "\xec\x96\xb4 / budget ideas");
+	CHECK_STR(o.compose_id, "RimrQBn5OaE9-ce_Bz3mDoZ");
+	CHECK_EQ_U(o.recipients, 1);
+
+	/* the captured upload: the attach button's file input submits the whole
+	 * compose form (HordeCore.submit into a hidden iframe, ?jsonhtml=1),
+	 * the file between subject and message, the token added last */
+#define FFB "---------------------------10905372774559007534230368373"
+#define FLD(n, v) "--" FFB "\r\nContent-Disposition: form-data; name=\"" n "\"\r\n\r\n" v "\r\n"
+#define MINUTES "Minutes 2026-11-23\n\n1. Budget approved.\n2. Next meeting on Friday.\n"
+	static const char capu[] =
+		FLD("html", "0") FLD("composeCache", "KT1jw8GObbbk5UkTm5fdZ7E")
+		FLD("composeHmac", "ce41a4a33e057d0f0d1e8610660d9569475e3684")
+		FLD("request_read_receipt", "0") FLD("user", "alice@e2e.test")
+		FLD("save_attachments_select", "0") FLD("MAX_FILE_SIZE", "5242880")
+		FLD("save_sent_mail", "1") FLD("save_sent_mail_mbox", "U2VudA")
+		FLD("priority", "normal") FLD("identity", "0") FLD("to", "bob@e2e.test")
+		FLD("cc", "Carol Example <carol@e2e.test>") FLD("bcc", "dave@e2e.test")
+		FLD("subject", "Meeting minutes 2026-11-23")
+		"--" FFB "\r\nContent-Disposition: form-data; name=\"file_upload[]\"; "
+		"filename=\"minutes.txt\"\r\nContent-Type: text/plain\r\n\r\n" MINUTES "\r\n"
+		FLD("message", "Hi Bob,\r\n\r\nthe minutes are attached.\r\n\r\nAlice\r\n")
+		FLD("token", "YNDPcbA71FLHAtX0kTwyI3O") "--" FFB "--\r\n";
+	struct spec cu = {.method = "POST", .host = "mail.allowed.test",
+			  .path = "/services/ajax.php/imp/addAttachment", .query = "jsonhtml=1",
+			  .content_type = "multipart/form-data; boundary=" FFB, .body = capu,
+			  .headers = {{"content-type", "multipart/form-data; boundary=" FFB}}};
+	run(&cu, &o);
+	CHECK(expect(&o, "Horde IMP", WEBMAIL_UPLOAD, "horde.upload"));
+	CHECK_STR(o.compose_id, "KT1jw8GObbbk5UkTm5fdZ7E");
+	CHECK_STR(o.file_name, "minutes.txt");
+	CHECK_STR(o.file_field, "file_upload[]");
+	CHECK_EQ_U(o.file_size, strlen(MINUTES));
+	CHECK_EQ_U(o.file_count, 1);
+#undef MINUTES
+#undef FLD
+#undef FFB
+
+	/* the session's other POSTs are nothing: the login form (an address
+	 * and a password) and the mailbox's first AJAX request */
+	struct spec li = {.method = "POST", .host = "mail.allowed.test", .path = "/login.php",
+			  .content_type = "application/x-www-form-urlencoded",
+			  .body = "app=&login_post=1&url=&anchor_string=&horde_user=alice%40e2e.test"
+				  "&horde_pass=alice-webmail-pw&horde_select_view=dynamic&new_lang=en_US",
+			  .headers = {{"content-type", "application/x-www-form-urlencoded"}}};
+	run(&li, &o);
+	CHECK_EQ_U(o.kind, WEBMAIL_NONE);
+	struct spec di = {.method = "POST", .host = "mail.allowed.test",
+			  .path = "/services/ajax.php/imp/dynamicInit",
+			  .content_type = "application/x-www-form-urlencoded; charset=UTF-8",
+			  .body = "view=SU5CT1g&initial=1&after=24&before=6&token=YNDPcbA71FLHAtX0kTwyI3O",
+			  .headers = {{"x-requested-with", "XMLHttpRequest"}}};
+	run(&di, &o);
+	CHECK_EQ_U(o.kind, WEBMAIL_NONE);
 }
 
 static void test_zimbra(void)
