@@ -239,5 +239,15 @@ EOF
 	for a in "$F/invoice.pdf" "$F/notes.txt" "$F/invoice.pdf.exe"; do
 		printf -- '- %s (%s bytes): %s\n' "$(basename "$a")" "$(stat -c %s "$a")" "$(sha256sum "$a" | cut -d' ' -f1)"
 	done
-} >"$OUT/README.md"
-echo "wrote $OUT/README.md"
+} >"$WORK/README.roundcube"
+# The README's other sections (## SOGo, ## Horde IMP, ...: captures made by
+# other scripts) are kept after ours.
+if [ -f "$OUT/README.md" ]; then
+	sed -n '/^## /,$p' "$OUT/README.md" >"$WORK/README.others"
+	if [ -s "$WORK/README.others" ]; then
+		echo >>"$WORK/README.roundcube"
+		cat "$WORK/README.others" >>"$WORK/README.roundcube"
+	fi
+fi
+cp "$WORK/README.roundcube" "$OUT/README.md"
+echo "wrote the Roundcube part of $OUT/README.md"
