@@ -11,6 +11,7 @@
 #include "policy/mail_scan.h"
 #include "policy/rules.h"
 #include "postern/cli_util.h"
+#include "webmail/webmail.h"
 
 static const char check_usage[] =
 	"Usage: postern check [OPTIONS] RULES [CONFIG]\n"
@@ -125,6 +126,12 @@ int cmd_check(int argc, char **argv)
 					       attachment_engine_hashes(mp.attachments),
 					       attachment_engine_av_signatures(mp.attachments),
 					       pc.internal.count, pc.rbl_enabled ? "on" : "off");
+				if (!quiet && pc.webmail.enabled)
+					printf("%s: webmail: %zu signatures of %zu products, %zu services, "
+					       "block page %s\n",
+					       config_path, webmail_signatures_count(mp.webmail),
+					       webmail_signatures_products(mp.webmail), pc.webmail.service_count,
+					       pc.webmail.block_page ? pc.webmail.block_page : "none");
 				mail_policy_free(&mp);
 			}
 		}
