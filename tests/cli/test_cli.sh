@@ -46,6 +46,15 @@ printf 'rules = (\n  { id = "a" scope = "body"; }\n);\n' >"$TMP/syntax.rules"
 check "check: syntax error line" stderr_has "syntax.rules:2" "$POSTERN" check "$TMP/syntax.rules"
 check "check: missing file" status_is 1 "$POSTERN" check "$TMP/none.rules"
 check "check: usage" status_is 2 "$POSTERN" check
+check "check: the config's webmail signatures are counted" \
+	bash -c "\"$POSTERN\" check \"$CONTENT/policy/content.rules\" \"$CONTENT/policy/postern.conf\" | grep -q 'webmail: [0-9]* signatures of 7 products, 2 services'"
+mkdir -p "$TMP/sigs"
+printf 'product = "X";\nsignatures = (\n  { id = "x.send"; kind = "sned"; }\n);\n' >"$TMP/sigs/x.conf"
+printf 'webmail = { signatures = "sigs"; };\n' >"$TMP/sigs.conf"
+check "check: a bad signature file fails the config" status_is 1 "$POSTERN" check \
+	"$CONTENT/policy/content.rules" "$TMP/sigs.conf"
+check "check: a bad signature named with file and line" stderr_has "x.conf:3:" "$POSTERN" check \
+	"$CONTENT/policy/content.rules" "$TMP/sigs.conf"
 
 # ---- replay --config errors ----
 printf 'internal_networks = ["10.0.0.0/33"];\n' >"$TMP/bad.conf"
