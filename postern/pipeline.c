@@ -157,27 +157,30 @@ static json_t *auth_json(const char *mech, enum smtp_auth_outcome outcome)
 	return a;
 }
 
-/* The verdict record is the transaction event itself plus the two fields
- * the store lists by; postern verdicts prints it back. */
-static void store_record(struct pipeline *pl, const struct flow_info *fi,
-			 const struct smtp_transaction *tx, const struct tx_slot *slot, json_t *ev)
+/* The verdict record is the event itself plus the fields the store lists by
+ * (the flow and the commit time) and extra's members, if any. */
+void pipeline_store_event(struct pipeline *pl, const struct flow_info *fi, const json_t *ev,
+			  uint64_t commit_us, uint32_t index, json_t *extra)
 {
 	char flow_id[160], a[64], b[64];
 	event_json_addr_text(&fi->tuple.client, a, sizeof a);
 	event_json_addr_text(&fi->tuple.server, b, sizeof b);
 	snprintf(flow_id, sizeof flow_id, "%s:%u>%s:%u", a, fi->tuple.client_port, b,
 		 fi->tuple.server_port);
-	json_t *rec = json_copy(ev);
-	if (!rec) {
+	/* shallow: only top-level members are added to the copy */
+	json_t *rec = json_copy((json_t *)ev);
+	if (!rec || (extra && json_object_update(rec, extra) < 0)) {
+		json_decref(rec);
+		json_decref(extra);
 		pl->stats.store_dropped++;
 		return;
 	}
+	json_decref(extra);
 	json_object_set_new(rec, "flow", json_string(flow_id));
-	json_object_set_new(rec, "ts_commit_us", json_integer((json_int_t)slot->commit_us));
+	json_object_set_new(rec, "ts_commit_us", json_integer((json_int_t)commit_us));
 	char *text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
-	if (!text || !store_put(pl->cfg.store, slot->commit_us, flow_id, tx->index, text,
-				strlen(text)))
+	if (!text || !store_put(pl->cfg.store, commit_us, flow_id, index, text, strlen(text)))
 		pl->stats.store_dropped++;
 	free(text);
 }
@@ -249,7 +252,7 @@ static void emit_transaction(struct app_flow *app, const struct smtp_transaction
 			verdict_to_json(&slot->verdict, ev);
 		event_json_set(ev, "content", mail_scan_json(slot->scan));
 		if (slot->decided && pl->cfg.store)
-			store_record(pl, fi, tx, slot, ev);
+			pipeline_store_event(pl, fi, ev, slot->commit_us, tx->index, NULL);
 		if (slot->decided && pl->cfg.on_decided)
 			pl->cfg.on_decided(pl->cfg.on_decided_ctx, ev);
 	}

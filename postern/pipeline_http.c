@@ -134,6 +134,11 @@ static void carry_uploads(struct pipeline *pl, struct http_slot *slot, const cha
 					     res->compose_id, pl->now_us, slot->carried,
 					     WEBMAIL_UPLOAD_ITEMS);
 	pl->stats.uploads_carried += slot->ncarried;
+	if (!slot->ncarried) {
+		free(slot->carried); /* the common case: no upload waited for this send */
+		slot->carried = NULL;
+		return;
+	}
 	struct verdict seen;
 	verdict_init(&seen);
 	for (size_t i = 0; i < slot->ncarried; i++) {
@@ -355,36 +360,19 @@ static json_t *webmail_json(const struct http_slot *slot)
 	return w;
 }
 
-static void store_http(struct pipeline *pl, const struct flow_info *fi,
-		       const struct http_slot *slot, json_t *ev)
+/* What `postern verdicts` lists and filters by, besides the event: the
+ * request number and the recipient fields. */
+static json_t *record_extra(const struct http_slot *slot)
 {
-	char flow_id[160], a[64], b[64];
-	event_json_addr_text(&fi->tuple.client, a, sizeof a);
-	event_json_addr_text(&fi->tuple.server, b, sizeof b);
-	snprintf(flow_id, sizeof flow_id, "%s:%u>%s:%u", a, fi->tuple.client_port, b,
-		 fi->tuple.server_port);
-	json_t *rec = json_copy(ev);
-	if (!rec) {
-		pl->stats.store_dropped++;
-		return;
-	}
-	json_object_set_new(rec, "flow", json_string(flow_id));
-	json_object_set_new(rec, "ts_commit_us", json_integer((json_int_t)slot->commit_us));
-	/* what `postern verdicts` lists and filters by: the request number and
-	 * the recipient fields */
-	json_object_set_new(rec, "tx", json_integer(slot->index));
+	json_t *extra = json_object();
+	json_object_set_new(extra, "tx", json_integer(slot->index));
 	json_t *rcpt = json_array();
 	const char *const vals[] = {slot->res->to, slot->res->cc, slot->res->bcc};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		if (vals[i] && vals[i][0])
 			json_array_append_new(rcpt, event_json_text(vals[i]));
-	json_object_set_new(rec, "rcpt", rcpt);
-	char *text = json_dumps(rec, JSON_COMPACT);
-	json_decref(rec);
-	if (!text || !store_put(pl->cfg.store, slot->commit_us, flow_id, slot->index, text,
-				strlen(text)))
-		pl->stats.store_dropped++;
-	free(text);
+	json_object_set_new(extra, "rcpt", rcpt);
+	return extra;
 }
 
 static void emit_request(struct app_flow *app, const struct http_request *r,
@@ -427,7 +415,7 @@ static void emit_request(struct app_flow *app, const struct http_request *r,
 		event_json_set(ev, "verdict", json_string(webmail_action_name(slot->action)));
 		event_json_set(ev, "content", mail_scan_json(slot->scan));
 		if (pl->cfg.store)
-			store_http(pl, fi, slot, ev);
+			pipeline_store_event(pl, fi, ev, slot->commit_us, slot->index, record_extra(slot));
 		if (pl->cfg.on_decided)
 			pl->cfg.on_decided(pl->cfg.on_decided_ctx, ev);
 	}

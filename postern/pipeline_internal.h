@@ -84,6 +84,10 @@ struct pipeline {
 /* pipeline.c */
 void pipeline_emit(struct pipeline *pl, json_t *ev);
 void pipeline_add_tuple(json_t *ev, const struct flow_info *fi);
+/* Put the event as a verdict record (with the flow and commit time, and
+ * extra's members; extra is consumed, may be NULL). */
+void pipeline_store_event(struct pipeline *pl, const struct flow_info *fi, const json_t *ev,
+			  uint64_t commit_us, uint32_t index, json_t *extra);
 void pipeline_fill_verdict(struct pipeline_verdict *v, const struct packet *pkt,
 			   const struct flow *f, uint64_t token);
 void pipeline_app_give_up(struct app_flow *app);
