@@ -55,7 +55,6 @@ struct mail_scan {
 	uint32_t stream_no;       /* numbers attachment streams, archive members included */
 	struct verdict att_reasons;
 	struct verdict carried;   /* webmail: reasons of earlier uploads */
-	bool webmail;             /* fields mode: no MIME */
 	bool text_open;           /* webmail.body stream begun */
 	struct attachment_summary atts[MAIL_SCAN_MAX_ATTACHMENTS];
 	uint32_t natts, atts_dropped;
@@ -443,8 +442,10 @@ static bool direction_applies(enum rule_direction want, enum rule_direction dir)
 	return want == RULE_DIR_ANY || want == dir;
 }
 
-struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr *client,
-				  const char *mail_from)
+/* A scan with its inspections, direction from the client's address; a mail
+ * (webmail false) also gets its MIME decoder and URL-host lookups. */
+static struct mail_scan *scan_new(struct mail_scanner *ms, const struct ip_addr *client,
+				  bool webmail)
 {
 	const struct postern_config *cfg = ms->mp->cfg;
 	struct mail_scan *s = calloc(1, sizeof *s);
@@ -460,30 +461,37 @@ struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr 
 	/* Outbound: the client (the one sending the mail) is one of ours. */
 	s->dir = netset_contains(&cfg->internal, family, client->addr) ? RULE_DIR_OUTBOUND
 								       : RULE_DIR_INBOUND;
-	s->mime = mime_parser_new(&cfg->mime, &mime_cb, s);
-	if (!s->mime)
+	if (!webmail && !(s->mime = mime_parser_new(&cfg->mime, &mime_cb, s)))
 		goto oom;
 	for (size_t i = 0; i < ms->mp->ruleset_count; i++) {
+		/* Webmail: no URL-host callback, no block-list lookups. */
 		s->insp[i] = inspection_new(ms->mp->rulesets[i], ms->scratch[i], s->dir, NULL,
-					    &inspect_cb, s);
+					    webmail ? NULL : &inspect_cb, s);
 		if (!s->insp[i])
 			goto oom;
 		s->ninsp++;
 	}
-	if (ms->rbl && direction_applies(cfg->rbl_direction, s->dir)) {
+	if (!webmail && ms->rbl && direction_applies(cfg->rbl_direction, s->dir)) {
 		s->rbl = rbl_check_new(ms->rbl);
 		if (!s->rbl)
 			goto oom;
 		rbl_check_ip(s->rbl, family, client->addr);
 	}
 	ms->stats.scans++;
-	if (mail_from)
-		field(s, SCOPE_MAIL_FROM, NULL, mail_from, strlen(mail_from));
 	return s;
 oom:
 	ms->stats.alloc_failures++;
 	mail_scan_free(s);
 	return NULL;
+}
+
+struct mail_scan *mail_scan_begin(struct mail_scanner *ms, const struct ip_addr *client,
+				  const char *mail_from)
+{
+	struct mail_scan *s = scan_new(ms, client, false);
+	if (s && mail_from)
+		field(s, SCOPE_MAIL_FROM, NULL, mail_from, strlen(mail_from));
+	return s;
 }
 
 void mail_scan_data(struct mail_scan *s, const uint8_t *data, size_t len)
@@ -621,32 +629,7 @@ json_t *mail_scan_json(const struct mail_scan *s)
 
 struct mail_scan *mail_scan_begin_webmail(struct mail_scanner *ms, const struct ip_addr *client)
 {
-	const struct postern_config *cfg = ms->mp->cfg;
-	struct mail_scan *s = calloc(1, sizeof *s);
-	if (!s) {
-		ms->stats.alloc_failures++;
-		return NULL;
-	}
-	s->ms = ms;
-	s->webmail = true;
-	ms->open_scans++;
-	verdict_init(&s->att_reasons);
-	verdict_init(&s->carried);
-	int family = client->family == 6 ? AF_INET6 : AF_INET;
-	s->dir = netset_contains(&cfg->internal, family, client->addr) ? RULE_DIR_OUTBOUND
-								       : RULE_DIR_INBOUND;
-	for (size_t i = 0; i < ms->mp->ruleset_count; i++) {
-		/* No URL-host callback: no block-list lookups for webmail. */
-		s->insp[i] = inspection_new(ms->mp->rulesets[i], ms->scratch[i], s->dir, NULL, NULL, s);
-		if (!s->insp[i]) {
-			ms->stats.alloc_failures++;
-			mail_scan_free(s);
-			return NULL;
-		}
-		s->ninsp++;
-	}
-	ms->stats.scans++;
-	return s;
+	return scan_new(ms, client, true);
 }
 
 void mail_scan_field(struct mail_scan *s, enum rule_scope scope, const char *value, size_t len)
@@ -711,6 +694,12 @@ void mail_scan_end_webmail(struct mail_scan *s)
 
 void mail_scan_add_reason(struct mail_scan *s, const struct verdict_reason *r)
 {
+	/* Several uploads may carry the same finding: once is enough. */
+	for (uint32_t i = 0; i < s->carried.reason_count; i++) {
+		const struct verdict_reason *c = &s->carried.reasons[i];
+		if (c->kind == r->kind && !strcmp(c->id, r->id) && !strcmp(c->scope, r->scope))
+			return;
+	}
 	verdict_add(&s->carried, r);
 }
 

@@ -107,7 +107,8 @@ void mail_scan_file_end(struct mail_scan *s);
 /* The request is complete (closes the body stream). */
 void mail_scan_end_webmail(struct mail_scan *s);
 /* A reason found earlier (an upload's checks, carried to its send); it joins
- * the decision in the order added, after the scan's own reasons. */
+ * the decision in the order added, after the scan's own reasons.  A reason
+ * equal to one already carried (kind, id, scope) is left out. */
 void mail_scan_add_reason(struct mail_scan *s, const struct verdict_reason *r);
 
 /* Attachments analysed by this scan, for the upload table. */

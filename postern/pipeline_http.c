@@ -115,11 +115,6 @@ static void field_if(struct mail_scan *s, enum rule_scope scope, const char *v)
 		mail_scan_field(s, scope, v, strlen(v));
 }
 
-static bool same_reason(const struct verdict_reason *a, const struct verdict_reason *b)
-{
-	return a->kind == b->kind && !strcmp(a->id, b->id) && !strcmp(a->scope, b->scope);
-}
-
 /* The send's attachments were uploaded earlier: their checks join its decision. */
 static void carry_uploads(struct pipeline *pl, struct http_slot *slot, const char *host)
 {
@@ -139,21 +134,12 @@ static void carry_uploads(struct pipeline *pl, struct http_slot *slot, const cha
 		slot->carried = NULL;
 		return;
 	}
-	struct verdict seen;
-	verdict_init(&seen);
 	for (size_t i = 0; i < slot->ncarried; i++) {
 		const struct webmail_upload_item *it = &slot->carried[i];
 		if (it->name[0])
 			mail_scan_field(slot->scan, SCOPE_ATTACH_NAME, it->name, strlen(it->name));
-		for (uint32_t j = 0; j < it->reason_count && j < WEBMAIL_UPLOAD_REASONS; j++) {
-			bool dup = false;
-			for (uint32_t k = 0; k < seen.reason_count && !dup; k++)
-				dup = same_reason(&seen.reasons[k], &it->reasons[j]);
-			if (dup)
-				continue;
-			verdict_add(&seen, &it->reasons[j]);
+		for (uint32_t j = 0; j < it->reason_count && j < WEBMAIL_UPLOAD_REASONS; j++)
 			mail_scan_add_reason(slot->scan, &it->reasons[j]);
-		}
 	}
 }
 
