@@ -202,7 +202,7 @@ struct worker {
 	struct mac_slot *macs;
 	uint64_t mac_overwrites, reset_failures, reload_failures;
 	uint64_t own_rst_skipped;  /* resets past OWN_RST_MAX in one batch: ended by timeout */
-	/* The RSTs sent, to be fed back into the pipeline (see do_reset). */
+	/* The RSTs sent, to be fed back into the pipeline (see cut). */
 	struct {
 		uint8_t frame[96];
 		size_t len;
@@ -252,7 +252,10 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void do_reset(struct worker *w, const struct pipeline_verdict *v)
+/* Cut the connection of a dropped commit packet: RSTs to both ends, or, with
+ * location (an HTTP request from the client), the server's RST and a 302 to
+ * location for the client as if from the server. */
+static void cut(struct worker *w, const struct pipeline_verdict *v, const char *location)
 {
 	struct inject_end client = {0}, server = {0};
 	client.family = v->client.family == 6 ? AF_INET6 : AF_INET;
@@ -261,14 +264,22 @@ static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 	memcpy(server.addr, v->server.addr, 16);
 	client.port = v->client_port;
 	server.port = v->server_port;
-	bool ok = lookup(w, &v->client, &client) && lookup(w, &v->server, &server);
+	bool ok = lookup(w, &v->client, &client) && lookup(w, &v->server, &server) && w->inj;
 	uint32_t to_server = v->from_client ? v->seq : v->ack;
 	uint32_t to_client = v->from_client ? v->ack : v->seq;
-	if (!ok || !w->inj || injector_reset(w->inj, &client, &server, to_server, to_client) != 0)
+	if (location && v->from_client) {
+		/* The request ends at seq + payload_len: that is what the answer
+		 * acknowledges, so the client does not send it again. */
+		ok = ok && injector_redirect(w->inj, &client, &server, to_server, to_client,
+					     v->seq + v->payload_len, location) == 0;
+	} else {
+		ok = ok && injector_reset(w->inj, &client, &server, to_server, to_client) == 0;
+	}
+	if (!ok)
 		w->reset_failures++;
-	/* The injected RSTs never pass the queue, so the pipeline would see the
-	 * connection end only at its idle timeout, and the transaction's event
-	 * and alert with it.  Feed it the RST sent to the client (the one its
+	/* The injected segments never pass the queue, so the pipeline would see
+	 * the connection end only at its idle timeout, and the transaction's
+	 * event and alert with it.  Feed it a RST to the client (the one its
 	 * tracker finds in window: the server->client stream is where the
 	 * packet's ack left it, while the client->server stream already took
 	 * the dropped bytes), after the current batch, never from inside a
@@ -277,42 +288,6 @@ static void do_reset(struct worker *w, const struct pipeline_verdict *v)
 		size_t n = inject_build_rst(w->own_rst[w->nown_rst].frame,
 					   sizeof w->own_rst[w->nown_rst].frame, &server, &client,
 					   to_client, to_server);
-		if (n)
-			w->own_rst[w->nown_rst++].len = n;
-	} else {
-		w->own_rst_skipped++;
-	}
-}
-
-/* Redirect: the commit packet of an HTTP request was dropped; the client gets
- * a 302 to the block page as if from the server, the server a RST. */
-static void do_redirect(struct worker *w, const struct pipeline_verdict *v)
-{
-	const char *location = w->gen->cfg.webmail.block_page;
-	if (!location || !v->from_client) {
-		do_reset(w, v);
-		return;
-	}
-	struct inject_end client = {0}, server = {0};
-	client.family = v->client.family == 6 ? AF_INET6 : AF_INET;
-	server.family = client.family;
-	memcpy(client.addr, v->client.addr, 16);
-	memcpy(server.addr, v->server.addr, 16);
-	client.port = v->client_port;
-	server.port = v->server_port;
-	bool ok = lookup(w, &v->client, &client) && lookup(w, &v->server, &server);
-	/* The request ends at seq + payload_len: that is what the answer
-	 * acknowledges, so the client does not send it again. */
-	if (!ok || !w->inj ||
-	    injector_redirect(w->inj, &client, &server, v->seq, v->ack, v->seq + v->payload_len,
-			      location) != 0)
-		w->reset_failures++;
-	/* Let the pipeline see the connection end now, with the RST do_reset
-	 * feeds it (the server->client stream is where the packet's ack left it). */
-	if (w->nown_rst < OWN_RST_MAX) {
-		size_t n = inject_build_rst(w->own_rst[w->nown_rst].frame,
-					   sizeof w->own_rst[w->nown_rst].frame, &server, &client,
-					   v->ack, v->seq);
 		if (n)
 			w->own_rst[w->nown_rst++].len = n;
 	} else {
@@ -345,11 +320,12 @@ static void answer(struct worker *w, const struct pipeline_verdict *v, uint32_t 
 		break;
 	case PIPE_RESET:
 		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
-		do_reset(w, v);
+		cut(w, v, NULL);
 		break;
 	case PIPE_REDIRECT:
 		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
-		do_redirect(w, v);
+		/* without a block page the config never asks for a redirect */
+		cut(w, v, c->webmail.block_page);
 		break;
 	case PIPE_DROP:
 		nfq_verdict(w->q, id, NFQ_DROP, 0, 0, 0);
