@@ -614,15 +614,23 @@ static struct app_flow *app_get(struct pipeline *pl, struct flow *f)
 	return app;
 }
 
+/* Keep up to APP_PROBE_MAX first bytes for protocol detection; returns how
+ * many of data were taken. */
+static size_t probe_add(struct app_flow *app, const uint8_t *data, size_t len)
+{
+	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
+	size_t take = len < room ? len : room;
+	memcpy(app->probe + app->probe_len, data, take);
+	app->probe_len = (uint8_t)(app->probe_len + take);
+	return take;
+}
+
 /* Other ports, client first: an HTTP request line or a TLS handshake record
  * (content detection). */
 static void app_probe_client(struct app_flow *app, const uint8_t *data, size_t len)
 {
 	app->probe_client = true;
-	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
-	size_t take = len < room ? len : room;
-	memcpy(app->probe + app->probe_len, data, take);
-	app->probe_len = (uint8_t)(app->probe_len + take);
+	size_t take = probe_add(app, data, len);
 	int http = http_detect_request(app->probe, app->probe_len);
 	int tls = tls_detect(app->probe, app->probe_len);
 	if (http <= 0 && tls <= 0) {
@@ -662,10 +670,7 @@ static void app_probe(struct app_flow *app, enum flow_dir dir, const uint8_t *da
 		pipeline_app_give_up(app);
 		return;
 	}
-	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
-	size_t take = len < room ? len : room;
-	memcpy(app->probe + app->probe_len, data, take);
-	app->probe_len = (uint8_t)(app->probe_len + take);
+	size_t take = probe_add(app, data, len);
 	int verdict = smtp_detect_greeting(app->probe, app->probe_len);
 	if (verdict < 0 && app->probe_len < APP_PROBE_MAX && take == len)
 		return;
@@ -708,10 +713,7 @@ static bool check_greeting(struct app_flow *app, enum flow_dir dir, const uint8_
 		pipeline_app_give_up(app);
 		return false;
 	}
-	size_t room = (size_t)APP_PROBE_MAX - app->probe_len;
-	size_t take = len < room ? len : room;
-	memcpy(app->probe + app->probe_len, data, take);
-	app->probe_len = (uint8_t)(app->probe_len + take);
+	probe_add(app, data, len);
 	/* Any reply code opens SMTP (a 554 greeting refuses, but is SMTP). */
 	const uint8_t *p = app->probe;
 	size_t n = app->probe_len;

@@ -294,22 +294,15 @@ static json_t *webmail_json(const struct http_slot *slot)
 			json_array_append_new(a, event_json_text(res->reasons[i]));
 		event_json_set(w, "reasons", a);
 	}
-	static const struct {
-		const char *key;
-		size_t off;
+	const struct {
+		const char *key, *value;
 	} fields[] = {
-		{"from", offsetof(struct webmail_result, from)},
-		{"to", offsetof(struct webmail_result, to)},
-		{"cc", offsetof(struct webmail_result, cc)},
-		{"bcc", offsetof(struct webmail_result, bcc)},
-		{"subject", offsetof(struct webmail_result, subject)},
-		{"compose_id", offsetof(struct webmail_result, compose_id)},
+		{"from", res->from}, {"to", res->to}, {"cc", res->cc}, {"bcc", res->bcc},
+		{"subject", res->subject}, {"compose_id", res->compose_id},
 	};
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		const char *v = *(const char *const *)(const void *)((const char *)res + fields[i].off);
-		if (v && v[0])
-			event_json_set(w, fields[i].key, event_json_text(v));
-	}
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (fields[i].value && fields[i].value[0])
+			event_json_set(w, fields[i].key, event_json_text(fields[i].value));
 	event_json_set(w, "recipients", json_integer(res->recipients));
 	event_json_set(w, "body_bytes", json_integer((json_int_t)res->body_bytes));
 	event_json_set(w, "fields", json_integer(res->fields));
@@ -530,8 +523,10 @@ void pipeline_http_data(struct app_flow *app, enum flow_dir dir, const uint8_t *
 void pipeline_http_gap(struct app_flow *app, enum flow_dir dir, uint64_t len)
 {
 	http_session_gap(app->http, (enum http_dir)dir, len);
+	if (dir != FLOW_DIR_TO_SERVER)
+		return; /* a hole in a response changes no request body */
 	for (int i = 0; i < HTTP_SLOTS; i++)
-		if (app->hreq[i] && !app->hreq[i]->committed && dir == FLOW_DIR_TO_SERVER)
+		if (app->hreq[i] && !app->hreq[i]->committed)
 			webmail_request_gap(app->hreq[i]->wm, len);
 }
 
