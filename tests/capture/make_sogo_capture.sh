@@ -249,28 +249,7 @@ PY
 F=$WORK/files
 mkdir -p "$F"
 printf 'Hi Bob,\n\nthe minutes are attached.\n\nAlice\n' >"$F/send.txt"
-# A one-page PDF 1.4 (binary, so SOGo sends it base64 and the delivered copy
-# can be compared byte for byte; it re-ends text attachments' lines).
-$PY - "$F/minutes.pdf" <<'PY'
-import sys
-text = b"BT /F1 18 Tf 72 720 Td (Minutes 2026-11-23: budget approved) Tj ET"
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-out += b"".join(b"%010d 00000 n \n" % o for o in offs)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-PY
+$PY "$HERE/make_pdf.py" "$F/minutes.pdf" "Minutes 2026-11-23: budget approved"
 printf 'Bob,\n\nsome ideas for the budget, to finish later.\n' >"$F/draft.txt"
 SEND_SUBJ="Meeting minutes 2026-11-23"
 DRAFT_SUBJ="예산 아이디어 / budget ideas"

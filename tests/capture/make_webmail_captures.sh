@@ -52,28 +52,7 @@ printf 'Hello Bob,\n\nthe minutes of Monday'"'"'s meeting are below.\n1. budget 
 printf '안녕하세요 밥 님,\n회의 자료를 보내 드립니다.\n\n来週の会議の資料を送ります。よろしくお願いします。\n\nAlice\n' >"$F/utf8.txt"
 printf 'Hi Bob,\n\nplease find the invoice and the notes attached.\n\nAlice\n' >"$F/attach.txt"
 printf 'meeting notes\n- item one\n- item two\n' >"$F/notes.txt"
-# A real one-page PDF 1.4 (tests/data/attachments/invoice.pdf is an ELF in
-# disguise, for the type-mismatch tests): objects, xref offsets, trailer.
-$PY - "$F/invoice.pdf" <<'PY'
-import sys
-text = b"BT /F1 18 Tf 72 720 Td (Invoice 2026-1147: 1,250.00 EUR) Tj ET"
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-out += b"".join(b"%010d 00000 n \n" % o for o in offs)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-PY
+$PY "$HERE/make_pdf.py" "$F/invoice.pdf" "Invoice 2026-1147: 1,250.00 EUR"
 printf 'Hi Bob,\n\nthe invoice is attached.\n\nAlice\n' >"$F/exe.txt"
 # An MZ executable named like a document: DOS header and stub text, padded.
 $PY - "$F/invoice.pdf.exe" <<'PY'
