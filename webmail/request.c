@@ -469,7 +469,6 @@ struct webmail_request *webmail_request_begin(const struct webmail_signatures *s
 	for (size_t i = 0; w->sigs && i < w->sigs->n; i++)
 		w->cand[i] = request_level_match(&w->sigs->v[i], req);
 	w->res.product = w->res.signature = "";
-	w->res.to = w->res.cc = w->res.bcc = w->res.from = w->res.subject = w->res.compose_id = "";
 	take_query(w, w->query);
 	return w;
 }
@@ -519,25 +518,15 @@ static const char *role_str(const struct webmail_request *w, enum webmail_role r
  * "_from" seen in an upload's query) is not this request's. */
 static void drop_foreign_roles(struct webmail_request *w, const struct signature *s)
 {
-	static const size_t off[WEBMAIL_ROLE_COUNT] = {
-		[WEBMAIL_ROLE_TO] = offsetof(struct webmail_result, to),
-		[WEBMAIL_ROLE_CC] = offsetof(struct webmail_result, cc),
-		[WEBMAIL_ROLE_BCC] = offsetof(struct webmail_result, bcc),
-		[WEBMAIL_ROLE_FROM] = offsetof(struct webmail_result, from),
-		[WEBMAIL_ROLE_SUBJECT] = offsetof(struct webmail_result, subject),
-		[WEBMAIL_ROLE_COMPOSE_ID] = offsetof(struct webmail_result, compose_id),
-	};
+	bool named[WEBMAIL_ROLE_COUNT] = {false};
+	for (size_t i = 0; i < s->nroles; i++)
+		named[s->roles[i].role] = true;
 	for (unsigned r = 0; r < WEBMAIL_ROLE_COUNT; r++) {
-		if (!role_is_copied((enum webmail_role)r))
+		if (named[r] || !w->roles[r].s)
 			continue;
-		bool named = false;
-		for (size_t i = 0; i < s->nroles && !named; i++)
-			named = s->roles[i].role == (enum webmail_role)r;
-		if (!named)
-			*(const char **)(void *)((char *)&w->res + off[r]) = "";
+		w->roles[r].s[0] = '\0';
+		w->roles[r].len = 0;
 	}
-	w->res.recipients = webmail_count_addresses(w->res.to) + webmail_count_addresses(w->res.cc) +
-			    webmail_count_addresses(w->res.bcc);
 }
 
 static void decide(struct webmail_request *w)
@@ -620,6 +609,10 @@ const struct webmail_result *webmail_request_end(struct webmail_request *w)
 		res->form = form_kind_of(w->content_type);
 	}
 	w->ended = true;
+	res->body_bytes = w->body_bytes;
+	res->text_bytes = w->text_bytes;
+	decide(w);
+	/* after decide: a matched signature may have dropped roles */
 	res->to = role_str(w, WEBMAIL_ROLE_TO);
 	res->cc = role_str(w, WEBMAIL_ROLE_CC);
 	res->bcc = role_str(w, WEBMAIL_ROLE_BCC);
@@ -628,9 +621,6 @@ const struct webmail_result *webmail_request_end(struct webmail_request *w)
 	res->compose_id = role_str(w, WEBMAIL_ROLE_COMPOSE_ID);
 	res->recipients = webmail_count_addresses(res->to) + webmail_count_addresses(res->cc) +
 			  webmail_count_addresses(res->bcc);
-	res->body_bytes = w->body_bytes;
-	res->text_bytes = w->text_bytes;
-	decide(w);
 	return res;
 }
 
