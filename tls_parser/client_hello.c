@@ -520,13 +520,9 @@ static void compute_ja4(struct walk *w)
 		if (!is_grease(v))
 			u16v_push(&sa, v);
 	}
-	size_t next = 0;
 	for (size_t i = 0; i < w->exts.n; i++) {
 		uint16_t v = w->exts.v[i];
-		if (is_grease(v))
-			continue;
-		next++;
-		if (v != EXT_SERVER_NAME && v != EXT_ALPN)
+		if (!is_grease(v) && v != EXT_SERVER_NAME && v != EXT_ALPN)
 			u16v_push(&e, v);
 	}
 	qsort(c.v, c.n, sizeof(uint16_t), cmp_u16);
@@ -549,11 +545,12 @@ static void compute_ja4(struct walk *w)
 		ok = sha_list(c.v, c.n, NULL, 0, hc);
 	if (ok && e.n)
 		ok = sha_list(e.v, e.n, sa.v, sa.n, he);
+	/* The counts are parse_body's: GREASE left out, SNI and ALPN counted. */
 	if (ok)
 		snprintf(ch->ja4, sizeof(ch->ja4), "t%s%c%02u%02u%s_%s_%s",
 			 ja4_version(ch->max_version), w->sni_exts ? 'd' : 'i',
-			 (unsigned)(c.n > 99 ? 99 : c.n), (unsigned)(next > 99 ? 99 : next),
-			 alpn, hc, he);
+			 ch->cipher_count > 99 ? 99u : (unsigned)ch->cipher_count,
+			 ch->extension_count > 99 ? 99u : (unsigned)ch->extension_count, alpn, hc, he);
 	u16v_free(&c);
 	u16v_free(&e);
 	u16v_free(&sa);
@@ -618,8 +615,7 @@ static void parse_body(struct tls_ch_parser *p, const uint8_t *body, size_t have
 	}
 	if (complete && !(ch->anomalies & TLS_CH_ANOM_BAD_LENGTH) && w.have_ciphers)
 		compute_ja4(&w);
-	if (w.exts.cap)
-		u16v_free(&w.exts);
+	u16v_free(&w.exts);
 }
 
 /* ---- record layer ---------------------------------------------------------- */
