@@ -273,12 +273,19 @@ static bool request_level_match(const struct signature *s, const struct http_req
 }
 
 /* The query's parameters: kept for conditions, their roles copied (body
- * role text streamed: a send by GET still has its text inspected). */
+ * role text streamed: a send by GET still has its text inspected).  The
+ * whole query, not w->query's cut copy: a role past 2 KiB still counts.
+ * One buffer holds each decoded name and value in turn (decoding never
+ * lengthens). */
 static void take_query(struct webmail_request *w, const char *q)
 {
 	size_t name_cap = w->lim.form.max_name ? w->lim.form.max_name : 256;
-	char *name = malloc(name_cap + 1);
-	while (name && *q) {
+	size_t qlen = strlen(q);
+	char *name = malloc(name_cap + 1 + qlen + 1);
+	if (!name)
+		return;
+	char *val = name + name_cap + 1;
+	while (*q) {
 		const char *amp = strchr(q, '&');
 		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
 		const char *eq = memchr(q, '=', plen);
@@ -286,9 +293,6 @@ static void take_query(struct webmail_request *w, const char *q)
 		if (plen) {
 			form_urldecode(q, nlen, name, name_cap + 1);
 			size_t vraw = eq ? plen - nlen - 1 : 0;
-			char *val = malloc(vraw + 1);
-			if (!val)
-				break;
 			size_t vlen = eq ? form_urldecode(eq + 1, vraw, val, vraw + 1) : 0;
 			val[vlen] = '\0';
 			struct kept *k = kept_add(w, name);
@@ -306,7 +310,6 @@ static void take_query(struct webmail_request *w, const char *q)
 				role_begin(w, r, name);
 				w->attachment_refs |= vlen > 0;
 			}
-			free(val);
 		}
 		if (!amp)
 			break;
@@ -469,7 +472,7 @@ struct webmail_request *webmail_request_begin(const struct webmail_signatures *s
 	for (size_t i = 0; w->sigs && i < w->sigs->n; i++)
 		w->cand[i] = request_level_match(&w->sigs->v[i], req);
 	w->res.product = w->res.signature = "";
-	take_query(w, w->query);
+	take_query(w, req->query ? req->query : "");
 	return w;
 }
 

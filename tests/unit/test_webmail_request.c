@@ -476,6 +476,22 @@ static void test_caps(void)
 	CHECK(r->form_anomalies & FORM_ANOM_GAP);
 	CHECK_STR(r->to, "a@b.cd");
 	webmail_request_free(w);
+
+	/* a query longer than the 2 KiB path/query copy: parameters past it
+	 * still take their roles and their text is still inspected */
+	size_t pad = 3000;
+	char *lq = malloc(pad + 64);
+	memset(lq, 'p', pad);
+	memcpy(lq, "pad=", 4);
+	snprintf(lq + pad, 64, "&to=late%%40example.org&body=late+text");
+	struct req l = {.method = "GET", .path = "/send", .query = lq};
+	w = start(NULL, &lim, &l, c);
+	r = feed(w, &l, 0, c);
+	CHECK_STR(r->to, "late@example.org");
+	CHECK(strstr(c->text, "<body:body>late text") != NULL);
+	CHECK_EQ_U(r->body_bytes, strlen("late text"));
+	webmail_request_free(w);
+	free(lq);
 	free(c);
 }
 
