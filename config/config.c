@@ -878,7 +878,8 @@ static void apply_key(struct ld *l, const config_setting_t *s, const struct key 
 	}
 	case V_WACTION: {
 		int a;
-		if (get_name(l, s, webmail_action_names, 3, &a))
+		if (get_name(l, s, webmail_action_names,
+			     sizeof webmail_action_names / sizeof webmail_action_names[0], &a))
 			*(enum webmail_action *)p = (enum webmail_action)a;
 		return;
 	}
@@ -1925,6 +1926,7 @@ int config_load(struct postern_config *c, const char *path, char *err, size_t er
 
 const char *webmail_action_name(enum webmail_action a)
 {
-	static const char *const names[] = {"accept", "reset", "redirect"};
-	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+	return (unsigned)a < sizeof webmail_action_names / sizeof webmail_action_names[0]
+		       ? webmail_action_names[a]
+		       : "?";
 }
