@@ -28,7 +28,6 @@
 #include "webmail/webmail_priv.h"
 
 #define PATH_COPY_MAX 2048       /* path and query kept for the generic detector */
-#define CTYPE_COPY_MAX 512
 
 void webmail_limits_default(struct webmail_limits *l)
 {
@@ -64,7 +63,7 @@ struct webmail_request {
 
 	char method[16];
 	char path[PATH_COPY_MAX], query[PATH_COPY_MAX];
-	char content_type[CTYPE_COPY_MAX];
+	char *content_type;       /* whole: a cut one could lose the boundary */
 	char raw_filename[256];  /* Content-Disposition filename= of a raw upload */
 
 	struct form_decoder *form;
@@ -450,15 +449,15 @@ struct webmail_request *webmail_request_begin(const struct webmail_signatures *s
 	w->sigs = sigs && sigs->n ? sigs : NULL;
 	w->sink = sink;
 	w->ctx = ctx;
-	if (w->sigs && !(w->cand = calloc(w->sigs->n, 1))) {
+	w->content_type = strdup(req->content_type ? req->content_type : "");
+	if (!w->content_type || (w->sigs && !(w->cand = calloc(w->sigs->n, 1)))) {
+		free(w->content_type);
 		free(w);
 		return NULL;
 	}
 	str_copy(w->method, sizeof(w->method), req->method ? req->method : "");
 	str_copy(w->path, sizeof(w->path), req->path ? req->path : "/");
 	str_copy(w->query, sizeof(w->query), req->query ? req->query : "");
-	str_copy(w->content_type, sizeof(w->content_type),
-		 req->content_type ? req->content_type : "");
 	w->form_kind = form_kind_of(w->content_type);
 	disposition_filename(http_request_header(req, "content-disposition"), w->raw_filename,
 			     sizeof(w->raw_filename));
@@ -640,5 +639,6 @@ void webmail_request_free(struct webmail_request *w)
 	for (unsigned r = 0; r < WEBMAIL_ROLE_COUNT; r++)
 		free(w->roles[r].s);
 	free(w->cand);
+	free(w->content_type);
 	free(w);
 }

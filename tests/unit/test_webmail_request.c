@@ -492,6 +492,22 @@ static void test_caps(void)
 	CHECK_EQ_U(r->body_bytes, strlen("late text"));
 	webmail_request_free(w);
 	free(lq);
+
+	/* a long content type keeps its boundary (a cut copy lost it, and
+	 * with it the files) */
+	char *ct = malloc(1024);
+	memcpy(ct, "multipart/form-data; x=", 23);
+	memset(ct + 23, 'y', 700);
+	snprintf(ct + 723, 1024 - 723, "; boundary=XX");
+	struct req lc = {.method = "POST", .path = "/", .content_type = ct,
+			 .body = "--XX\r\nContent-Disposition: form-data; name=\"f\"; "
+				 "filename=\"a.txt\"\r\n\r\nx\r\n--XX--\r\n"};
+	w = start(NULL, &lim, &lc, c);
+	r = feed(w, &lc, 0, c);
+	CHECK_EQ_U(r->file_count, 1);
+	CHECK_STR(r->files[0].filename, "a.txt");
+	webmail_request_free(w);
+	free(ct);
 	free(c);
 }
 
