@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
+#include "fuzz/fuzz_util.h"
 #include "http_parser/form.h"
 
 struct fz {
@@ -26,25 +27,6 @@ struct fz {
 	uint64_t total;     /* data bytes over all fields */
 	uint32_t max_name;
 };
-
-static void fz_fail(void)
-{
-	abort();
-}
-
-static void mix(struct fz *f, const void *d, size_t n)
-{
-	const uint8_t *p = d;
-	for (size_t i = 0; i < n; i++)
-		f->h = (f->h ^ p[i]) * 0x100000001b3ULL;
-}
-
-static void mix_str(struct fz *f, const char *s)
-{
-	if (!s)
-		fz_fail();
-	mix(f, s, strlen(s) + 1);
-}
 
 static void on_begin(void *ctx, const struct form_field *fl)
 {
@@ -62,13 +44,13 @@ static void on_begin(void *ctx, const struct form_field *fl)
 		fz_fail();
 	f->open = true;
 	f->data = 0;
-	mix(f, "B", 1);
-	mix(f, &fl->index, sizeof(fl->index));
-	mix_str(f, fl->name);
-	mix_str(f, fl->filename);
-	mix_str(f, fl->content_type);
-	mix(f, &fl->is_file, 1);
-	mix(f, &fl->is_text, 1);
+	fz_mix(&f->h, "B", 1);
+	fz_mix(&f->h, &fl->index, sizeof(fl->index));
+	fz_mix_str(&f->h, fl->name);
+	fz_mix_str(&f->h, fl->filename);
+	fz_mix_str(&f->h, fl->content_type);
+	fz_mix(&f->h, &fl->is_file, 1);
+	fz_mix(&f->h, &fl->is_text, 1);
 }
 
 static void on_data(void *ctx, const struct form_field *fl, const uint8_t *d, size_t n)
@@ -78,7 +60,7 @@ static void on_data(void *ctx, const struct form_field *fl, const uint8_t *d, si
 		fz_fail();
 	f->data += n;
 	f->total += n;
-	mix(f, d, n);
+	fz_mix(&f->h, d, n);
 }
 
 static void on_end(void *ctx, const struct form_field *fl, uint64_t size)
@@ -88,8 +70,8 @@ static void on_end(void *ctx, const struct form_field *fl, uint64_t size)
 		fz_fail();
 	f->open = false;
 	f->next_index++;
-	mix(f, "E", 1);
-	mix(f, &size, sizeof(size));
+	fz_mix(&f->h, "E", 1);
+	fz_mix(&f->h, &size, sizeof(size));
 }
 
 static const struct form_callbacks cb = {on_begin, on_data, on_end};

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_util.h"
 #include "smtp_parser/mime.h"
 
 #define TEXT_KEEP 65536
@@ -25,25 +26,6 @@ struct fz {
 	uint8_t text[TEXT_KEEP]; /* start of the open text part */
 	size_t text_len;
 };
-
-static void fz_fail(void)
-{
-	abort();
-}
-
-static void mix(struct fz *f, const void *d, size_t n)
-{
-	const uint8_t *p = d;
-	for (size_t i = 0; i < n; i++)
-		f->h = (f->h ^ p[i]) * 0x100000001b3ULL;
-}
-
-static void mix_str(struct fz *f, const char *s)
-{
-	if (!s)
-		fz_fail();
-	mix(f, s, strlen(s) + 1);
-}
 
 /* Strict: no overlongs, surrogates or code points past U+10FFFF. */
 static bool valid_utf8_n(const uint8_t *p, size_t n)
@@ -89,10 +71,10 @@ static void on_header(void *ctx, uint32_t depth, const char *name, const char *v
 	struct fz *f = ctx;
 	if (f->open || !valid_utf8(value))
 		fz_fail();
-	mix(f, "H", 1);
-	mix(f, &depth, sizeof(depth));
-	mix_str(f, name);
-	mix_str(f, value);
+	fz_mix(&f->h, "H", 1);
+	fz_mix(&f->h, &depth, sizeof(depth));
+	fz_mix_str(&f->h, name);
+	fz_mix_str(&f->h, value);
 }
 
 static void on_begin(void *ctx, const struct mime_part *p)
@@ -106,16 +88,16 @@ static void on_begin(void *ctx, const struct mime_part *p)
 	f->open = true;
 	f->data = 0;
 	f->text_len = 0;
-	mix(f, "B", 1);
-	mix(f, &p->index, sizeof(p->index));
-	mix(f, &p->depth, sizeof(p->depth));
-	mix_str(f, p->content_type);
-	mix_str(f, p->charset);
-	mix_str(f, p->encoding);
-	mix_str(f, p->disposition);
-	mix_str(f, p->filename);
-	mix(f, &p->is_text, 1);
-	mix(f, &p->is_attachment, 1);
+	fz_mix(&f->h, "B", 1);
+	fz_mix(&f->h, &p->index, sizeof(p->index));
+	fz_mix(&f->h, &p->depth, sizeof(p->depth));
+	fz_mix_str(&f->h, p->content_type);
+	fz_mix_str(&f->h, p->charset);
+	fz_mix_str(&f->h, p->encoding);
+	fz_mix_str(&f->h, p->disposition);
+	fz_mix_str(&f->h, p->filename);
+	fz_mix(&f->h, &p->is_text, 1);
+	fz_mix(&f->h, &p->is_attachment, 1);
 }
 
 static void on_data(void *ctx, const struct mime_part *p, const uint8_t *d, size_t n)
@@ -124,7 +106,7 @@ static void on_data(void *ctx, const struct mime_part *p, const uint8_t *d, size
 	if (!f->open || p->index != f->next_index || n == 0)
 		fz_fail();
 	f->data += n;
-	mix(f, d, n);
+	fz_mix(&f->h, d, n);
 	if (p->is_text && f->data <= TEXT_KEEP) {
 		memcpy(f->text + f->text_len, d, n);
 		f->text_len += n;
@@ -144,8 +126,8 @@ static void on_end(void *ctx, const struct mime_part *p, uint64_t size)
 		fz_fail();
 	f->open = false;
 	f->next_index++;
-	mix(f, "E", 1);
-	mix(f, &size, sizeof(size));
+	fz_mix(&f->h, "E", 1);
+	fz_mix(&f->h, &size, sizeof(size));
 }
 
 static const struct mime_callbacks cb = {on_header, on_begin, on_data, on_end};
