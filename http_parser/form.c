@@ -461,34 +461,37 @@ static void json_go_raw(struct form_decoder *d)
 	d->jlen = d->jcap = 0;
 }
 
+/* Room for need (<= max_json) bytes in the JSON buffer, doubling from
+ * JSON_FIRST_ALLOC. */
+static int json_reserve(struct form_decoder *d, size_t need)
+{
+	if (need <= d->jcap)
+		return 0;
+	size_t cap = d->jcap ? d->jcap : JSON_FIRST_ALLOC;
+	while (cap < need)
+		cap *= 2;
+	if (cap > d->lim.max_json)
+		cap = (size_t)d->lim.max_json;
+	uint8_t *nb = realloc(d->jbuf, cap);
+	if (!nb)
+		return -1;
+	d->jbuf = nb;
+	d->jcap = cap;
+	return 0;
+}
+
 static void json_feed(struct form_decoder *d, const uint8_t *p, size_t n)
 {
 	if (d->jraw) {
 		field_data(d, p, n);
 		return;
 	}
-	if (n > d->lim.max_json - d->jlen) {
+	/* no memory to buffer it is as good as too large */
+	if (n > d->lim.max_json - d->jlen || json_reserve(d, d->jlen + n) < 0) {
 		anomaly(d, FORM_ANOM_JSON_TOO_LARGE);
 		json_go_raw(d);
 		field_data(d, p, n);
 		return;
-	}
-	if (d->jlen + n > d->jcap) {
-		size_t cap = d->jcap ? d->jcap : JSON_FIRST_ALLOC;
-		while (cap < d->jlen + n)
-			cap *= 2;
-		if (cap > d->lim.max_json)
-			cap = (size_t)d->lim.max_json;
-		uint8_t *nb = realloc(d->jbuf, cap);
-		if (!nb) {
-			/* no memory to buffer it is as good as too large */
-			anomaly(d, FORM_ANOM_JSON_TOO_LARGE);
-			json_go_raw(d);
-			field_data(d, p, n);
-			return;
-		}
-		d->jbuf = nb;
-		d->jcap = cap;
 	}
 	memcpy(d->jbuf + d->jlen, p, n);
 	d->jlen += n;
