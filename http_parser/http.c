@@ -766,7 +766,6 @@ static int head_finish(struct http_session *s, struct http_slot *slot, const htt
 	slot->hoff = NULL;
 
 	/* The body's coding; several or unknown codings are passed raw. */
-	s->coding = CODING_NONE;
 	if (s->ce_long) {
 		s->coding = CODING_RAW;
 	} else if (s->ce_len == 0 || strcmp(r->content_encoding, "identity") == 0) {
