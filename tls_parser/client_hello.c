@@ -192,15 +192,13 @@ static int cmp_u16(const void *a, const void *b)
 
 /* ---- JA4 --------------------------------------------------------------- */
 
-/* Hex list "0a0b,1301" hashed in chunks; the sig list follows after '_'. */
-static bool sha_list(const uint16_t *a, size_t n, const uint16_t *b, size_t nb,
+/* Hex list "0a0b,1301" hashed in chunks; the sig list follows after '_'.
+ * ctx is reused across calls (Init resets it). */
+static bool sha_list(EVP_MD_CTX *ctx, const uint16_t *a, size_t n, const uint16_t *b, size_t nb,
 		     char out[13])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		return false;
-	}
 	char buf[512];
 	size_t used = 0;
 	bool ok = true;
@@ -222,7 +220,6 @@ static bool sha_list(const uint16_t *a, size_t n, const uint16_t *b, size_t nb,
 		ok = EVP_DigestUpdate(ctx, buf, used);
 	if (ok)
 		ok = EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 6;
-	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return false;
 	for (unsigned i = 0; i < 6; i++)
@@ -540,11 +537,15 @@ static void compute_ja4(struct walk *w)
 		}
 	}
 	char hc[13] = "000000000000", he[13] = "000000000000";
-	bool ok = true;
-	if (c.n)
-		ok = sha_list(c.v, c.n, NULL, 0, hc);
+	/* One digest context for both hashes: one allocation per ClientHello. */
+	bool hashing = c.n || e.n;
+	EVP_MD_CTX *md = hashing ? EVP_MD_CTX_new() : NULL;
+	bool ok = md || !hashing;
+	if (ok && c.n)
+		ok = sha_list(md, c.v, c.n, NULL, 0, hc);
 	if (ok && e.n)
-		ok = sha_list(e.v, e.n, sa.v, sa.n, he);
+		ok = sha_list(md, e.v, e.n, sa.v, sa.n, he);
+	EVP_MD_CTX_free(md);
 	/* The counts are parse_body's: GREASE left out, SNI and ALPN counted. */
 	if (ok)
 		snprintf(ch->ja4, sizeof(ch->ja4), "t%s%c%02u%02u%s_%s_%s",
