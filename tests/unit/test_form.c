@@ -690,6 +690,29 @@ static void test_json_too_large(void)
 	CHECK_EQ_U(r.st.anomalies, 0);
 	rec_free(&r);
 
+	/* a body past the first 4 KiB buffer: it grows (twice) and all parses */
+	static char big[5 * 3010 + 2];
+	o = 0;
+	big[o++] = '[';
+	for (int i = 0; i < 5; i++) {
+		if (i)
+			big[o++] = ',';
+		big[o++] = '"';
+		memset(big + o, 'a' + i, 3000);
+		o += 3000;
+		big[o++] = '"';
+	}
+	big[o++] = ']';
+	for (unsigned chunk = 0; chunk < 4; chunk++) {
+		parse_full(&r, json_ct, big, o, chunk * 997, NULL, SIZE_MAX);
+		CHECK(!r.order_error);
+		CHECK_EQ_U(r.n, 5);
+		CHECK_EQ_U(r.fields[4].len, 3000);
+		CHECK(r.fields[4].val && r.fields[4].val[0] == 'e' && r.fields[4].val[2999] == 'e');
+		CHECK_EQ_U(r.st.anomalies, 0);
+		rec_free(&r);
+	}
+
 	/* a gap turns the body raw: bytes before and after it */
 	parse_full(&r, json_ct, "{\"a\":\"b\"}", 9, 1, NULL, 4);
 	CHECK_EQ_U(r.n, 1);
