@@ -67,7 +67,7 @@ const char *tls_ch_anomaly_name(uint32_t bit)
 {
 	static const char *const names[TLS_CH_ANOM_COUNT] = {
 		"no_sni", "ech", "esni", "bad_sni", "fragmented", "bad_length",
-		"duplicate_ext", "sslv2",
+		"duplicate_ext", "sslv2", "alpn_truncated",
 	};
 	for (unsigned i = 0; i < TLS_CH_ANOM_COUNT; i++)
 		if (bit == 1u << i)
@@ -338,6 +338,7 @@ static void alpn_append(struct walk *w, const uint8_t *v, size_t n)
 	size_t add = alpn_escaped_len(v, n) + (w->alpn_parts ? 1 : 0);
 	if (w->alpn_full || w->alpn_len + add > TLS_ALPN_MAX) {
 		w->alpn_full = true; /* whole protocols only: never half an escape */
+		w->ch->anomalies |= TLS_CH_ANOM_ALPN_TRUNCATED;
 		return;
 	}
 	size_t o = w->alpn_len;

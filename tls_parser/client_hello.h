@@ -30,8 +30,9 @@ enum tls_ch_anomaly {
 	TLS_CH_ANOM_BAD_LENGTH = 1u << 5,     /* a length field overruns its container */
 	TLS_CH_ANOM_DUPLICATE_EXT = 1u << 6,
 	TLS_CH_ANOM_SSLV2 = 1u << 7,          /* SSLv2-style hello: not parsed */
+	TLS_CH_ANOM_ALPN_TRUNCATED = 1u << 8, /* protocols past TLS_ALPN_MAX left out of alpn */
 };
-#define TLS_CH_ANOM_COUNT 8
+#define TLS_CH_ANOM_COUNT 9
 const char *tls_ch_anomaly_name(uint32_t bit);
 
 #define TLS_SNI_MAX 255

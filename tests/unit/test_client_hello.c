@@ -842,6 +842,8 @@ static void test_alpn_values(void)
 	CHECK_EQ_U(strlen(r.ch.alpn), 25 * 10 - 1);
 	CHECK(strncmp(r.ch.alpn + strlen(r.ch.alpn) - 9, "proto-024", 9) == 0);
 	CHECK(strncmp(r.ch.ja4 + 8, "p0", 2) == 0); /* "proto-000" */
+	CHECK(r.ch.anomalies & TLS_CH_ANOM_ALPN_TRUNCATED); /* the 35 left out are said */
+	CHECK_STR(tls_ch_anomaly_name(TLS_CH_ANOM_ALPN_TRUNCATED), "alpn_truncated");
 }
 
 static void test_counts_cap(void)
