@@ -378,6 +378,10 @@ static void emit_request(struct app_flow *app, const struct http_request *r,
 	if (slot && slot->body_capped)
 		event_json_set(ev, "body_capped", json_true());
 	event_json_set(ev, "anomalies", event_json_flags(r->anomalies, http_anomaly_name));
+	/* Parameters no signature condition saw: padding could hide a send from
+	 * the signatures (the generic detector still scores it). */
+	if (slot && slot->res && slot->res->fields_unseen)
+		event_json_set(ev, "fields_unseen", json_integer(slot->res->fields_unseen));
 	if (slot && slot->res && slot->res->kind != WEBMAIL_NONE)
 		event_json_set(ev, "webmail", webmail_json(slot));
 	if (slot && slot->judged) {

@@ -613,6 +613,7 @@ const struct webmail_result *webmail_request_end(struct webmail_request *w)
 	w->ended = true;
 	res->body_bytes = w->body_bytes;
 	res->text_bytes = w->text_bytes;
+	w->res.fields_unseen = w->kept_dropped;
 	decide(w);
 	/* after decide: a matched signature may have dropped roles */
 	res->to = role_str(w, WEBMAIL_ROLE_TO);

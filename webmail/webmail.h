@@ -106,6 +106,7 @@ struct webmail_result {
 	enum form_kind form;
 	uint32_t form_anomalies;   /* enum form_anomaly bits */
 	uint32_t truncated_fields; /* role copies cut at max_field_copy */
+	uint32_t fields_unseen;    /* parameters past max_kept_fields: no signature condition saw them */
 };
 
 struct webmail_request;

@@ -432,10 +432,13 @@ static void test_caps(void)
 			.body = "a=1&b=2&c=12345678"};
 	w = start(s, &lim, &k, c);
 	CHECK_STR(feed(w, &k, 0, c)->signature, "k");
+	CHECK_EQ_U(w ? webmail_request_end(w)->fields_unseen : 1, 0);
 	webmail_request_free(w);
 	lim.max_kept_fields = 2;
 	w = start(s, &lim, &k, c);
-	CHECK_STR(feed(w, &k, 0, c)->signature, "");       /* c was never kept */
+	const struct webmail_result *kr = feed(w, &k, 0, c);
+	CHECK_STR(kr->signature, "");                      /* c was never kept */
+	CHECK_EQ_U(kr->fields_unseen, 1);                  /* and that is said */
 	webmail_request_free(w);
 	webmail_limits_default(&lim);
 	lim.max_param_copy = 4;
